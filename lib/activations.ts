@@ -1,0 +1,109 @@
+/**
+ * Activation functions σ and their derivatives, as forward/backward pairs.
+ *
+ * Softmax acts on the last axis. Its backward pass is the Jacobian–vector
+ * product dz = p ⊙ (dp − Σ_j dp_j p_j); the fused softmax + cross-entropy in
+ * losses.ts avoids it when training a classifier.
+ */
+import { Tensor } from "./matrix.ts";
+
+export type ActivationName = "linear" | "relu" | "tanh" | "sigmoid" | "softmax";
+
+export const ACTIVATIONS: readonly ActivationName[] = ["linear", "relu", "tanh", "sigmoid", "softmax"];
+
+export function checkActivation(name: string, who: string): ActivationName {
+  if (!(ACTIVATIONS as readonly string[]).includes(name)) {
+    throw new Error(`${who}: unknown activation '${name}'; expected one of ${ACTIVATIONS.join(", ")}`);
+  }
+  return name as ActivationName;
+}
+
+/** σ(x) = 1 / (1 + e^(−x)), written so that neither branch overflows. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+export interface ActivationCache {
+  name: ActivationName;
+  /** z, the input (relu needs its sign). */
+  z: Tensor;
+  /** a = σ(z), the output (tanh, sigmoid and softmax derivatives are written in it). */
+  a: Tensor;
+}
+
+/** a = σ(z), elementwise (softmax: over the last axis). */
+export function activationForward(name: ActivationName, z: Tensor): { out: Tensor; cache: ActivationCache } {
+  const a = new Tensor(z.shape);
+  const zd = z.data, ad = a.data;
+  switch (name) {
+    case "linear":
+      ad.set(zd);
+      break;
+    case "relu":
+      for (let i = 0; i < zd.length; i++) ad[i] = zd[i] > 0 ? zd[i] : 0;
+      break;
+    case "tanh":
+      for (let i = 0; i < zd.length; i++) ad[i] = Math.tanh(zd[i]);
+      break;
+    case "sigmoid":
+      for (let i = 0; i < zd.length; i++) ad[i] = sigmoid(zd[i]);
+      break;
+    case "softmax":
+      softmaxRows(zd, ad, z.shape[z.rank - 1]);
+      break;
+  }
+  return { out: a, cache: { name, z, a } };
+}
+
+/** dz = σ'(z) ⊙ da (softmax: the Jacobian–vector product). */
+export function activationBackward(dOut: Tensor, cache: ActivationCache): Tensor {
+  const { name, z, a } = cache;
+  if (dOut.size !== a.size) throw new Error(`activation '${name}' backward: dOut has shape (${dOut.shape.join(", ")}), expected (${a.shape.join(", ")})`);
+  const dz = new Tensor(a.shape);
+  const g = dOut.data, d = dz.data, ad = a.data, zd = z.data;
+  switch (name) {
+    case "linear":
+      d.set(g);
+      break;
+    case "relu":
+      // σ'(z) = 1 for z > 0, else 0
+      for (let i = 0; i < g.length; i++) d[i] = zd[i] > 0 ? g[i] : 0;
+      break;
+    case "tanh":
+      // σ'(z) = 1 − tanh²(z)
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * (1 - ad[i] * ad[i]);
+      break;
+    case "sigmoid":
+      // σ'(z) = σ(z)(1 − σ(z))
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * ad[i] * (1 - ad[i]);
+      break;
+    case "softmax": {
+      // dz_j = p_j (dp_j − Σ_k dp_k p_k)
+      const n = a.shape[a.rank - 1];
+      for (let r = 0; r < ad.length; r += n) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += g[r + j] * ad[r + j];
+        for (let j = 0; j < n; j++) d[r + j] = ad[r + j] * (g[r + j] - s);
+      }
+      break;
+    }
+  }
+  return dz;
+}
+
+/** p = softmax(z) row by row, shifted by the row maximum so exp never overflows. */
+export function softmaxRows(z: Float64Array, p: Float64Array, n: number): void {
+  for (let r = 0; r < z.length; r += n) {
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) if (z[r + j] > max) max = z[r + j];
+    let sum = 0;
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(z[r + j] - max);
+      p[r + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < n; j++) p[r + j] /= sum;
+  }
+}

@@ -1,0 +1,558 @@
+/**
+ * Row-major Float64Array tensors and the few operations every layer needs.
+ *
+ * A `Tensor` is a flat `Float64Array` plus a shape. Element (i, j) of a matrix
+ * of shape (m, n) lives at `data[i * n + j]`; an image batch (N, H, W, C) and a
+ * sequence batch (N, T, F) are laid out the same way, last index fastest, as
+ * NumPy and Keras lay them out.
+ *
+ * Every function that combines tensors checks their shapes and throws an Error
+ * that names the operation and both shapes.
+ */
+
+export type Shape = readonly number[];
+
+/** A nested array of numbers, e.g. [[1, 2], [3, 4]]. */
+export type Nested = number | Nested[];
+
+export function shapeStr(shape: Shape): string {
+  return `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
+}
+
+function sizeOf(shape: Shape): number {
+  let s = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`shape ${shapeStr(shape)}: dimensions must be non-negative integers`);
+    s *= d;
+  }
+  return s;
+}
+
+export class Tensor {
+  readonly shape: number[];
+  readonly data: Float64Array;
+
+  /** Wraps `data` (no copy) or allocates zeros. */
+  constructor(shape: Shape, data?: Float64Array) {
+    this.shape = [...shape];
+    const n = sizeOf(shape);
+    if (data === undefined) data = new Float64Array(n);
+    else if (data.length !== n) {
+      throw new Error(`Tensor: shape ${shapeStr(shape)} needs ${n} values, got ${data.length}`);
+    }
+    this.data = data;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** A view with another shape over the same data (no copy). */
+  reshape(shape: Shape): Tensor {
+    const n = sizeOf(shape);
+    if (n !== this.size) throw new Error(`reshape: cannot view ${shapeStr(this.shape)} (${this.size} values) as ${shapeStr(shape)} (${n} values)`);
+    return new Tensor(shape, this.data);
+  }
+
+  clone(): Tensor {
+    return new Tensor(this.shape, this.data.slice());
+  }
+
+  /** Element at a full index, e.g. t.get(i, j). */
+  get(...idx: number[]): number {
+    return this.data[this.offset(idx)];
+  }
+
+  set(value: number, ...idx: number[]): void {
+    this.data[this.offset(idx)] = value;
+  }
+
+  private offset(idx: number[]): number {
+    if (idx.length !== this.rank) throw new Error(`index [${idx.join(", ")}] has ${idx.length} entries, tensor ${shapeStr(this.shape)} has rank ${this.rank}`);
+    let o = 0;
+    for (let a = 0; a < idx.length; a++) {
+      const i = idx[a];
+      if (!Number.isInteger(i) || i < 0 || i >= this.shape[a]) throw new Error(`index [${idx.join(", ")}] is out of range for shape ${shapeStr(this.shape)}`);
+      o = o * this.shape[a] + i;
+    }
+    return o;
+  }
+
+  /** Nested plain arrays, for printing and JSON. */
+  toArray(): Nested {
+    const build = (axis: number, off: number): Nested => {
+      if (axis === this.rank) return this.data[off];
+      const stride = this.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const out: Nested[] = [];
+      for (let i = 0; i < this.shape[axis]; i++) out.push(build(axis + 1, off + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+}
+
+// ---------------------------------------------------------------- creation
+
+export function zeros(shape: Shape): Tensor {
+  return new Tensor(shape);
+}
+
+export function full(shape: Shape, value: number): Tensor {
+  const t = new Tensor(shape);
+  t.data.fill(value);
+  return t;
+}
+
+/** A tensor from nested arrays; every row at one depth must have the same length. */
+export function fromArray(nested: Nested): Tensor {
+  const shape: number[] = [];
+  let probe: Nested = nested;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const data = new Float64Array(sizeOf(shape));
+  let k = 0;
+  const walk = (v: Nested, axis: number, path: number[]): void => {
+    if (axis === shape.length) {
+      if (typeof v !== "number") throw new Error(`fromArray: expected a number at [${path.join(", ")}], got an array (ragged input, shape ${shapeStr(shape)})`);
+      data[k++] = v;
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[axis]) {
+      throw new Error(`fromArray: entry [${path.join(", ")}] has length ${Array.isArray(v) ? v.length : "(a number)"}, expected ${shape[axis]} (ragged input, shape ${shapeStr(shape)})`);
+    }
+    v.forEach((u, i) => walk(u, axis + 1, [...path, i]));
+  };
+  walk(nested, 0, []);
+  return new Tensor(shape, data);
+}
+
+/** A tensor whose entries are drawn one by one, in row-major order, from `draw` (e.g. a seeded generator). */
+export function fromGenerator(shape: Shape, draw: () => number): Tensor {
+  const t = new Tensor(shape);
+  for (let i = 0; i < t.size; i++) t.data[i] = draw();
+  return t;
+}
+
+// ---------------------------------------------------------------- checks
+
+export function assertShape(t: Tensor, expected: Shape, what: string): void {
+  if (t.rank !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`${what}: expected shape ${shapeStr(expected)}, got ${shapeStr(t.shape)}`);
+  }
+}
+
+function assertSameShape(a: Tensor, b: Tensor, op: string): void {
+  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
+  }
+}
+
+function assertMatrix(t: Tensor, op: string, name: string): void {
+  if (t.rank !== 2) throw new Error(`${op}: ${name} must be a matrix (2-D), got shape ${shapeStr(t.shape)}`);
+}
+
+function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
+  if (out === undefined) return new Tensor([m, n]);
+  if (out.rank !== 2 || out.shape[0] !== m || out.shape[1] !== n) {
+    throw new Error(`${op}: out has shape ${shapeStr(out.shape)}, expected (${m}, ${n})`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- matrix products
+//
+// The three products below are the hot path of Dense, im2col convolution and
+// the recurrent cells. V8 does not vectorise, so speed comes from keeping
+// several partial sums in registers ("register blocking"):
+//
+//  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
+//    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
+//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C.
+//    A is read through strides, so the same kernel serves A·B and Aᵀ·B.
+//  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
+//    Bᵀ, 2×4 entries at a time in eight accumulators, with no stores in the
+//    inner loop. It is A·Bᵀ directly, and A·B for large B after copying Bᵀ
+//    once (O(k·n) moves against O(m·k·n) work), which beats the i-k-j loop
+//    once B no longer fits in the fast caches.
+//
+// With `accumulate` the result is added to `out` (C += ...): that is how
+// gradients accumulate over time steps and mini-batch chunks.
+
+/**
+ * c(i, :) (+)= Σ_p A(i, p) · b(p, :) for i < m, p < k, where A(i, p) is
+ * a[aOff + i·si + p·sp] and b is (k, n) row-major.
+ */
+function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+  if (!accumulate) c.fill(0, 0, m * n);
+  const m4 = m - (m % 4), k4 = k - (k % 4);
+  let i = 0;
+  for (; i < m4; i += 4) {
+    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+    const q0 = i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
+      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
+      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
+      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
+      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
+      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) {
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+        c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+        c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+        c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+        c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
+      }
+    }
+    for (; p < k; p++) {
+      const op = p * sp, bp = p * n;
+      const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
+      for (let j = 0; j < n; j++) {
+        const x = b[bp + j];
+        c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const r = i * n, q = i * si;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
+      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+    }
+    for (; p < k; p++) {
+      const ap = a[q + p * sp], bp = p * n;
+      for (let j = 0; j < n; j++) c[r + j] += ap * b[bp + j];
+    }
+  }
+}
+
+/** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
+function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+  const m2 = m - (m % 2), n4 = n - (n % 4);
+  const put = (idx: number, s: number): void => {
+    c[idx] = accumulate ? c[idx] + s : s;
+  };
+  let i = 0;
+  for (; i < m2; i += 2) {
+    const a0 = i * k, a1 = a0 + k;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p], x1 = a[a1 + p];
+        const y0 = bt[b0 + p], y1 = bt[b1 + p], y2 = bt[b2 + p], y3 = bt[b3 + p];
+        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+      }
+      const c0 = i * n + j, c1 = c0 + n;
+      put(c0, s00); put(c0 + 1, s01); put(c0 + 2, s02); put(c0 + 3, s03);
+      put(c1, s10); put(c1 + 1, s11); put(c1 + 2, s12); put(c1 + 3, s13);
+    }
+    for (; j < n; j++) {
+      const bj = j * k;
+      let s0 = 0, s1 = 0;
+      for (let p = 0; p < k; p++) {
+        s0 += a[a0 + p] * bt[bj + p];
+        s1 += a[a1 + p] * bt[bj + p];
+      }
+      put(i * n + j, s0); put((i + 1) * n + j, s1);
+    }
+  }
+  for (; i < m; i++) {
+    const ai = i * k;
+    for (let j = 0; j < n; j++) {
+      const bj = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
+      put(i * n + j, s);
+    }
+  }
+}
+
+/** Bᵀ copied into a reused scratch buffer, for `matmul` on large B. */
+let packBuffer = new Float64Array(0);
+function packTranspose(b: Float64Array, k: number, n: number): Float64Array {
+  if (packBuffer.length < k * n) packBuffer = new Float64Array(k * n);
+  const bt = packBuffer;
+  for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
+  return bt;
+}
+
+/** C = A·B for A (m, k), B (k, n). */
+export function matmul(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): Tensor {
+  assertMatrix(A, "matmul", "A");
+  assertMatrix(B, "matmul", "B");
+  const [m, k] = A.shape;
+  const [k2, n] = B.shape;
+  if (k !== k2) throw new Error(`matmul: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
+  const C = outputFor("matmul", m, n, out);
+  // Large B (more than 128×128 entries) and enough rows to pay for the copy: dot products against Bᵀ.
+  if (k * n > 16384 && m >= 32 && k >= 16) dotKernel(A.data, packTranspose(B.data, k, n), C.data, m, k, n, accumulate);
+  else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
+  return C;
+}
+
+/** C = Aᵀ·B for A (k, m), B (k, n), without forming Aᵀ. */
+export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): Tensor {
+  assertMatrix(A, "matmulAtB", "A");
+  assertMatrix(B, "matmulAtB", "B");
+  const [k, m] = A.shape;
+  const [k2, n] = B.shape;
+  if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
+  const C = outputFor("matmulAtB", m, n, out);
+  // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
+  axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
+  return C;
+}
+
+/** C = A·Bᵀ for A (m, k), B (n, k), without forming Bᵀ: each entry is a dot product of two rows. */
+export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): Tensor {
+  assertMatrix(A, "matmulABt", "A");
+  assertMatrix(B, "matmulABt", "B");
+  const [m, k] = A.shape;
+  const [n, k2] = B.shape;
+  if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
+  const C = outputFor("matmulABt", m, n, out);
+  dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+  return C;
+}
+
+/** The textbook i-j-k triple loop: the reference the fast products are tested and benchmarked against. */
+export function matmulNaive(A: Tensor, B: Tensor): Tensor {
+  assertMatrix(A, "matmulNaive", "A");
+  assertMatrix(B, "matmulNaive", "B");
+  const [m, k] = A.shape;
+  const [k2, n] = B.shape;
+  if (k !== k2) throw new Error(`matmulNaive: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
+  const C = new Tensor([m, n]);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += A.data[i * k + p] * B.data[p * n + j];
+      C.data[i * n + j] = s;
+    }
+  }
+  return C;
+}
+
+/** The transpose of a matrix, materialised (for printing and tests; the products above never need it). */
+export function transpose(A: Tensor): Tensor {
+  assertMatrix(A, "transpose", "A");
+  const [m, n] = A.shape;
+  const T = new Tensor([n, m]);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) T.data[j * m + i] = A.data[i * n + j];
+  return T;
+}
+
+// ---------------------------------------------------------------- elementwise
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  assertSameShape(a, b, "add");
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < a.size; i++) out.data[i] = a.data[i] + b.data[i];
+  return out;
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  assertSameShape(a, b, "sub");
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < a.size; i++) out.data[i] = a.data[i] - b.data[i];
+  return out;
+}
+
+/** Elementwise (Hadamard) product a ⊙ b. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  assertSameShape(a, b, "mul");
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < a.size; i++) out.data[i] = a.data[i] * b.data[i];
+  return out;
+}
+
+export function scale(a: Tensor, s: number): Tensor {
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < a.size; i++) out.data[i] = a.data[i] * s;
+  return out;
+}
+
+/** a += s·b, in place on `a` (s defaults to 1). */
+export function addInPlace(a: Tensor, b: Tensor, s = 1): Tensor {
+  assertSameShape(a, b, "addInPlace");
+  const x = a.data, y = b.data;
+  for (let i = 0; i < x.length; i++) x[i] += s * y[i];
+  return a;
+}
+
+/** f applied to every entry. */
+export function map(a: Tensor, f: (v: number) => number): Tensor {
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < a.size; i++) out.data[i] = f(a.data[i]);
+  return out;
+}
+
+/** Σ a⊙b over all entries. */
+export function dot(a: Tensor, b: Tensor): number {
+  assertSameShape(a, b, "dot");
+  let s = 0;
+  for (let i = 0; i < a.size; i++) s += a.data[i] * b.data[i];
+  return s;
+}
+
+/** A (m, n) + b (n) added to every row; also works on (N, T, n) or any tensor whose last axis is n. */
+export function addRowVector(A: Tensor, b: Tensor): Tensor {
+  const n = A.shape[A.rank - 1];
+  if (b.rank !== 1 || b.shape[0] !== n) throw new Error(`addRowVector: A is ${shapeStr(A.shape)} and b is ${shapeStr(b.shape)}; b must have shape (${n},)`);
+  const out = new Tensor(A.shape);
+  const a = A.data, o = out.data, bb = b.data;
+  for (let r = 0; r < a.length; r += n) for (let j = 0; j < n; j++) o[r + j] = a[r + j] + bb[j];
+  return out;
+}
+
+/** Σ over rows: (m, n) → (n); works on any tensor, summing over every axis but the last. Adds into `out` if given. */
+export function colSums(A: Tensor, out?: Tensor): Tensor {
+  const n = A.shape[A.rank - 1];
+  if (out === undefined) out = new Tensor([n]);
+  else if (out.size !== n) throw new Error(`colSums: A is ${shapeStr(A.shape)} but out is ${shapeStr(out.shape)}; expected (${n},)`);
+  const a = A.data, o = out.data;
+  for (let r = 0; r < a.length; r += n) for (let j = 0; j < n; j++) o[j] += a[r + j];
+  return out;
+}
+
+/** The column index of the largest entry in each row of A (m, n). */
+export function argmaxRows(A: Tensor): Int32Array {
+  assertMatrix(A, "argmaxRows", "A");
+  const [m, n] = A.shape;
+  const idx = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    let best = -Infinity, arg = 0;
+    for (let j = 0; j < n; j++) {
+      const v = A.data[i * n + j];
+      if (v > best) { best = v; arg = j; }
+    }
+    idx[i] = arg;
+  }
+  return idx;
+}
+
+// ---------------------------------------------------------------- norms
+
+/** ‖A‖_F = √(Σ a²). Works on any tensor. */
+export function frobeniusNorm(A: Tensor): number {
+  let s = 0;
+  for (let i = 0; i < A.size; i++) s += A.data[i] * A.data[i];
+  return Math.sqrt(s);
+}
+
+/**
+ * The spectral norm σ_max(A), the largest singular value, by power iteration
+ * on AᵀA: v ← AᵀA v / ‖AᵀA v‖ until σ = ‖A v‖ settles.
+ */
+export function spectralNorm(A: Tensor, maxIter = 1000, tol = 1e-13): number {
+  assertMatrix(A, "spectralNorm", "A");
+  const [, n] = A.shape;
+  if (A.size === 0) return 0;
+  // A deterministic, generic start vector (no randomness needed).
+  let v = new Tensor([n, 1]);
+  for (let j = 0; j < n; j++) v.data[j] = 1 + 0.1 * Math.sin(j + 1);
+  let sigma = 0;
+  for (let it = 0; it < maxIter; it++) {
+    const Av = matmul(A, v);
+    const w = matmulAtB(A, Av);
+    const nw = frobeniusNorm(w);
+    if (nw === 0) return 0;
+    v = scale(w, 1 / nw);
+    const next = Math.sqrt(nw);
+    if (Math.abs(next - sigma) <= tol * next) return next;
+    sigma = next;
+  }
+  return sigma;
+}
+
+/**
+ * The spectral radius ρ(A) = max |λ| of a square matrix, by Gelfand's formula
+ * ρ = lim ‖A^m‖^(1/m), with m = 2^squarings. The matrix is squared and
+ * renormalised each time and the scale is kept as a logarithm, so neither
+ * ρ < 1 nor ρ > 1 under- or overflows. Unlike power iteration, this converges
+ * for complex eigenvalues too (random W_hh has them).
+ */
+export function spectralRadius(A: Tensor, squarings = 40): number {
+  assertMatrix(A, "spectralRadius", "A");
+  const [m, n] = A.shape;
+  if (m !== n) throw new Error(`spectralRadius: A must be square, got shape ${shapeStr(A.shape)}`);
+  let norm = frobeniusNorm(A);
+  if (norm === 0) return 0;
+  // A^(2^k) = exp(logScale) · B with ‖B‖_F = 1.
+  let B = scale(A, 1 / norm);
+  let logScale = Math.log(norm);
+  let power = 1;
+  for (let k = 0; k < squarings; k++) {
+    B = matmul(B, B);
+    norm = frobeniusNorm(B);
+    if (norm === 0) return 0; // nilpotent
+    B = scale(B, 1 / norm);
+    logScale = 2 * logScale + Math.log(norm);
+    power *= 2;
+  }
+  return Math.exp(logScale / power);
+}
+
+// ---------------------------------------------------------------- views
+
+/** The dimensions of an image batch (N, H, W, C), checked. */
+export function imageDims(x: Tensor, who: string): { N: number; H: number; W: number; C: number } {
+  if (x.rank !== 4) throw new Error(`${who}: expected an image batch of shape (N, H, W, C), got ${shapeStr(x.shape)}`);
+  const [N, H, W, C] = x.shape;
+  return { N, H, W, C };
+}
+
+/** The dimensions of a sequence batch (N, T, F), checked. */
+export function sequenceDims(x: Tensor, who: string): { N: number; T: number; F: number } {
+  if (x.rank !== 3) throw new Error(`${who}: expected a sequence batch of shape (N, T, F), got ${shapeStr(x.shape)}`);
+  const [N, T, F] = x.shape;
+  return { N, T, F };
+}
+
+/** x(t): the (N, F) slice of a sequence batch (N, T, F) at time t, copied. */
+export function timeStep(x: Tensor, t: number): Tensor {
+  const { N, T, F } = sequenceDims(x, "timeStep");
+  if (t < 0 || t >= T) throw new Error(`timeStep: t = ${t} is outside 0..${T - 1}`);
+  const out = new Tensor([N, F]);
+  for (let n = 0; n < N; n++) out.data.set(x.data.subarray((n * T + t) * F, (n * T + t + 1) * F), n * F);
+  return out;
+}
+
+/** y(t) ← v: writes an (N, F) slice into a sequence batch (N, T, F) at time t; adds instead with `accumulate`. */
+export function setTimeStep(y: Tensor, t: number, v: Tensor, accumulate = false): void {
+  const { N, T, F } = sequenceDims(y, "setTimeStep");
+  assertShape(v, [N, F], `setTimeStep at t = ${t}`);
+  if (t < 0 || t >= T) throw new Error(`setTimeStep: t = ${t} is outside 0..${T - 1}`);
+  for (let n = 0; n < N; n++) {
+    const o = (n * T + t) * F;
+    for (let f = 0; f < F; f++) {
+      if (accumulate) y.data[o + f] += v.data[n * F + f];
+      else y.data[o + f] = v.data[n * F + f];
+    }
+  }
+}
+
+/** The rows `idx` of x along its first axis, copied: a mini-batch. */
+export function takeRows(x: Tensor, idx: ArrayLike<number>): Tensor {
+  const row = x.size / (x.shape[0] || 1);
+  const out = new Tensor([idx.length, ...x.shape.slice(1)]);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i];
+    if (r < 0 || r >= x.shape[0]) throw new Error(`takeRows: row ${r} is outside 0..${x.shape[0] - 1} of ${shapeStr(x.shape)}`);
+    out.data.set(x.data.subarray(r * row, (r + 1) * row), i * row);
+  }
+  return out;
+}

@@ -1,0 +1,216 @@
+/**
+ * Seeded randomness and Keras's weight initialisers.
+ *
+ * Nothing in lib/ calls Math.random: every random draw comes from an `Rng`
+ * made from a seed, so the same seed gives bit-identical results.
+ */
+import { Tensor, type Shape, shapeStr, fromGenerator } from "./matrix.ts";
+
+/** xoshiro128** seeded through splitmix32: small, fast and good enough for initialisers and shuffling. */
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spareNormal: number | null = null;
+
+  constructor(seed: number) {
+    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
+    // splitmix32 spreads any seed over the four state words.
+    let x = seed >>> 0 ^ Math.floor(seed / 4294967296);
+    const next = (): number => {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform on [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Uniform on [lo, hi). */
+  uniform(lo = 0, hi = 1): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  /** Normal with the given mean and standard deviation (Box–Muller; the second draw is kept for the next call). */
+  normal(mean = 0, std = 1): number {
+    if (this.spareNormal !== null) {
+      const z = this.spareNormal;
+      this.spareNormal = null;
+      return mean + std * z;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return mean + std * r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A uniform integer in 0..n-1. */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Shuffles `a` in place (Fisher–Yates) and returns it. */
+  shuffle<T extends { length: number; [i: number]: any }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = a[i];
+      a[i] = a[j];
+      a[j] = tmp;
+    }
+    return a;
+  }
+
+  /** A random permutation of 0..n-1. */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    return this.shuffle(p);
+  }
+
+  /** An independent generator derived from this one (for a sub-task such as one model of a grid). */
+  fork(): Rng {
+    return new Rng(this.nextUint32());
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+// ---------------------------------------------------------------- tensors
+
+export function uniformTensor(shape: Shape, lo: number, hi: number, rng: Rng): Tensor {
+  return fromGenerator(shape, () => rng.uniform(lo, hi));
+}
+
+export function normalTensor(shape: Shape, mean: number, std: number, rng: Rng): Tensor {
+  return fromGenerator(shape, () => rng.normal(mean, std));
+}
+
+// ---------------------------------------------------------------- Keras initialisers
+
+/**
+ * Keras's fans: a matrix (in, out) has fan_in = in and fan_out = out; a conv
+ * kernel (kh, kw, Cin, Cout) has fan_in = kh·kw·Cin and fan_out = kh·kw·Cout.
+ * A packed recurrent kernel (in, k·units) is a matrix, so fan_out = k·units.
+ */
+export function computeFans(shape: Shape): { fanIn: number; fanOut: number } {
+  if (shape.length < 1) throw new Error(`computeFans: shape ${shapeStr(shape)} has no dimensions`);
+  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
+  if (shape.length === 2) return { fanIn: shape[0], fanOut: shape[1] };
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { fanIn: receptive * shape[shape.length - 2], fanOut: receptive * shape[shape.length - 1] };
+}
+
+/** glorot_uniform: U(−limit, limit) with limit = √(6 / (fan_in + fan_out)). Keras's default kernel initialiser. */
+export function glorotUniform(shape: Shape, rng: Rng): Tensor {
+  const { fanIn, fanOut } = computeFans(shape);
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return uniformTensor(shape, -limit, limit, rng);
+}
+
+/** zeros: Keras's default bias initialiser. */
+export function zerosInit(shape: Shape): Tensor {
+  return new Tensor(shape);
+}
+
+/**
+ * orthogonal: Keras's default recurrent-kernel initialiser. For a shape
+ * (rows, cols) it draws a normal matrix of shape (max, min), factors it as
+ * Q·R by Householder reflections, multiplies each column of Q by the sign of
+ * R's diagonal entry (so the result is uniformly distributed over orthogonal
+ * matrices), and transposes when rows < cols. Rows (or columns) come out
+ * orthonormal: QᵀQ = I.
+ */
+export function orthogonal(shape: Shape, rng: Rng, gain = 1): Tensor {
+  if (shape.length < 2) throw new Error(`orthogonal: needs at least 2 dimensions, got ${shapeStr(shape)}`);
+  const cols = shape[shape.length - 1];
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const m = Math.max(rows, cols), n = Math.min(rows, cols);
+  const a = normalTensor([m, n], 0, 1, rng);
+  const { Q, rDiag } = householderQR(a);
+  // q ← q · sign(diag(r))
+  for (let j = 0; j < n; j++) {
+    const s = rDiag[j] < 0 ? -1 : 1;
+    for (let i = 0; i < m; i++) Q.data[i * n + j] *= s;
+  }
+  const out = new Tensor([rows, cols]);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      // rows < cols: the result is Qᵀ.
+      out.data[i * cols + j] = gain * (rows < cols ? Q.data[j * n + i] : Q.data[i * n + j]);
+    }
+  }
+  return out.reshape(shape);
+}
+
+/** The thin QR factorisation of A (m, n), m ≥ n, by Householder reflections: Q (m, n) and the diagonal of R. */
+export function householderQR(A: Tensor): { Q: Tensor; rDiag: Float64Array } {
+  const [m, n] = A.shape;
+  if (A.rank !== 2 || m < n) throw new Error(`householderQR: expected a matrix (m, n) with m ≥ n, got ${shapeStr(A.shape)}`);
+  const R = A.clone().data;
+  const vs: Float64Array[] = [];
+  const rDiag = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    // v = x + sign(x0)‖x‖e0 for the column below the diagonal; H = I − 2vvᵀ/vᵀv.
+    let norm = 0;
+    for (let i = j; i < m; i++) norm += R[i * n + j] ** 2;
+    norm = Math.sqrt(norm);
+    const v = new Float64Array(m);
+    const x0 = R[j * n + j];
+    const alpha = x0 >= 0 ? -norm : norm;
+    for (let i = j; i < m; i++) v[i] = R[i * n + j];
+    v[j] -= alpha;
+    let vv = 0;
+    for (let i = j; i < m; i++) vv += v[i] * v[i];
+    if (vv > 0) {
+      for (let c = j; c < n; c++) {
+        let s = 0;
+        for (let i = j; i < m; i++) s += v[i] * R[i * n + c];
+        const f = (2 * s) / vv;
+        for (let i = j; i < m; i++) R[i * n + c] -= f * v[i];
+      }
+    }
+    vs.push(vv > 0 ? v.map((x) => x / Math.sqrt(vv)) : v);
+    rDiag[j] = R[j * n + j];
+  }
+  // Q = H_0 H_1 … H_{n−1} applied to the first n columns of I.
+  const Q = new Tensor([m, n]);
+  for (let j = 0; j < n; j++) Q.data[j * n + j] = 1;
+  for (let j = n - 1; j >= 0; j--) {
+    const v = vs[j];
+    for (let c = 0; c < n; c++) {
+      let s = 0;
+      for (let i = j; i < m; i++) s += v[i] * Q.data[i * n + c];
+      for (let i = j; i < m; i++) Q.data[i * n + c] -= 2 * s * v[i];
+    }
+  }
+  return { Q, rDiag };
+}

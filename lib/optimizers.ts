@@ -1,0 +1,151 @@
+/**
+ * Optimisers, one small class each, with Keras's defaults. `apply` updates
+ * the parameters in place from their gradients; the optimiser's own state
+ * (velocities, moment estimates) is keyed by parameter.
+ *
+ * Optional clipping follows Keras's names: `clipvalue` clips every entry,
+ * `globalClipnorm` rescales all gradients together (see clip.ts).
+ */
+import { Tensor, shapeStr } from "./matrix.ts";
+import type { Param } from "./layer.ts";
+import { clipByGlobalNorm, clipByValue } from "./clip.ts";
+
+export interface Optimizer {
+  readonly name: string;
+  learningRate: number;
+  apply(params: readonly Param[], grads: readonly Tensor[]): void;
+}
+
+export interface ClipOptions {
+  clipvalue?: number;
+  globalClipnorm?: number;
+}
+
+function checkedGrads(who: string, params: readonly Param[], grads: readonly Tensor[], clip: ClipOptions): readonly Tensor[] {
+  if (params.length !== grads.length) throw new Error(`${who}: ${params.length} parameters but ${grads.length} gradients`);
+  params.forEach((p, i) => {
+    if (p.value.size !== grads[i].size) {
+      throw new Error(`${who}: parameter '${p.name}' has shape ${shapeStr(p.value.shape)} but its gradient has shape ${shapeStr(grads[i].shape)}`);
+    }
+  });
+  let g = grads;
+  if (clip.clipvalue !== undefined) g = clipByValue(g, clip.clipvalue);
+  if (clip.globalClipnorm !== undefined) g = clipByGlobalNorm(g, clip.globalClipnorm).grads;
+  return g;
+}
+
+function checkRate(who: string, lr: number): number {
+  if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`${who}: learning rate must be a non-negative number, got ${lr}`);
+  return lr;
+}
+
+/** Keras's SGD: lr 0.01, momentum 0, nesterov false. */
+export class SGD implements Optimizer {
+  readonly name = "SGD";
+  learningRate: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  private readonly clip: ClipOptions;
+  private readonly velocity = new Map<Param, Float64Array>();
+
+  constructor(opts: { learningRate?: number; momentum?: number; nesterov?: boolean } & ClipOptions = {}) {
+    this.learningRate = checkRate("SGD", opts.learningRate ?? 0.01);
+    this.momentum = opts.momentum ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`SGD: momentum must be in [0, 1], got ${this.momentum}`);
+    this.clip = opts;
+  }
+
+  apply(params: readonly Param[], grads: readonly Tensor[]): void {
+    const gs = checkedGrads("SGD", params, grads, this.clip);
+    const lr = this.learningRate, mu = this.momentum;
+    params.forEach((p, k) => {
+      const w = p.value.data, g = gs[k].data;
+      if (mu === 0) {
+        // w ← w − η g
+        for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
+        return;
+      }
+      let v = this.velocity.get(p);
+      if (!v) this.velocity.set(p, (v = new Float64Array(w.length)));
+      for (let i = 0; i < w.length; i++) {
+        // v ← μ v − η g;  w ← w + v  (Nesterov: w ← w + μ v − η g)
+        v[i] = mu * v[i] - lr * g[i];
+        w[i] += this.nesterov ? mu * v[i] - lr * g[i] : v[i];
+      }
+    });
+  }
+}
+
+/** Keras's RMSprop: lr 1e-3, ρ 0.9, ε 1e-7. */
+export class RMSprop implements Optimizer {
+  readonly name = "RMSprop";
+  learningRate: number;
+  readonly rho: number;
+  readonly epsilon: number;
+  private readonly clip: ClipOptions;
+  private readonly meanSquare = new Map<Param, Float64Array>();
+
+  constructor(opts: { learningRate?: number; rho?: number; epsilon?: number } & ClipOptions = {}) {
+    this.learningRate = checkRate("RMSprop", opts.learningRate ?? 1e-3);
+    this.rho = opts.rho ?? 0.9;
+    this.epsilon = opts.epsilon ?? 1e-7;
+    this.clip = opts;
+  }
+
+  apply(params: readonly Param[], grads: readonly Tensor[]): void {
+    const gs = checkedGrads("RMSprop", params, grads, this.clip);
+    const { learningRate: lr, rho, epsilon: eps } = this;
+    params.forEach((p, k) => {
+      const w = p.value.data, g = gs[k].data;
+      let v = this.meanSquare.get(p);
+      if (!v) this.meanSquare.set(p, (v = new Float64Array(w.length)));
+      for (let i = 0; i < w.length; i++) {
+        // v ← ρ v + (1 − ρ) g²;  w ← w − η g / (√v + ε)
+        v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
+        w[i] -= (lr * g[i]) / (Math.sqrt(v[i]) + eps);
+      }
+    });
+  }
+}
+
+/** Keras's Adam: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7. */
+export class Adam implements Optimizer {
+  readonly name = "Adam";
+  learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** The number of updates made so far (t in the bias corrections). */
+  iterations = 0;
+  private readonly clip: ClipOptions;
+  private readonly moments = new Map<Param, { m: Float64Array; v: Float64Array }>();
+
+  constructor(opts: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number } & ClipOptions = {}) {
+    this.learningRate = checkRate("Adam", opts.learningRate ?? 1e-3);
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.epsilon = opts.epsilon ?? 1e-7;
+    this.clip = opts;
+  }
+
+  apply(params: readonly Param[], grads: readonly Tensor[]): void {
+    const gs = checkedGrads("Adam", params, grads, this.clip);
+    const { beta1: b1, beta2: b2, epsilon: eps } = this;
+    const t = ++this.iterations;
+    // α_t = η √(1 − β2^t) / (1 − β1^t)
+    const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+    params.forEach((p, k) => {
+      const w = p.value.data, g = gs[k].data;
+      let s = this.moments.get(p);
+      if (!s) this.moments.set(p, (s = { m: new Float64Array(w.length), v: new Float64Array(w.length) }));
+      const { m, v } = s;
+      for (let i = 0; i < w.length; i++) {
+        // m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;  w ← w − α_t m / (√v + ε)
+        m[i] = b1 * m[i] + (1 - b1) * g[i];
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+        w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
+      }
+    });
+  }
+}

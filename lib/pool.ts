@@ -1,0 +1,231 @@
+/**
+ * Max and average pooling of image batches (N, H, W, C), as Keras's
+ * MaxPooling2D and AveragePooling2D compute them.
+ *
+ * A ph×pw window slides over every channel separately, with strides that
+ * default to the pool size (non-overlapping windows), and reduces each
+ * window to one number:
+ *
+ *   max:      y(n, i, j, c) = max_{p<ph, q<pw} x(n, i·s + p, j·s + q, c)
+ *   average:  y(n, i, j, c) = (1/|window|) Σ_{p<ph, q<pw} x(n, i·s + p, j·s + q, c)
+ *
+ * Max pooling has no weights; its backward pass routes each output gradient
+ * to the one input that won the max. Forward records those winners, the
+ * "switches", as flat indices into x, so backward is a single scatter:
+ * dX[switch(k)] += dY[k]. Ties go to the first maximum in (p, q) order.
+ *
+ * Padding: 'valid' (default) or 'same' (Ho = ⌈H/s⌉); padded positions never
+ * win a max and are not counted in an average, as in Keras.
+ */
+import { Tensor, shapeStr, type Shape } from "./matrix.ts";
+import { type Padding, type ConvGeometry, checkPadding, windowGeometry } from "./conv.ts";
+import type { Layer, Param } from "./layer.ts";
+
+export interface PoolOptions {
+  /** s, one number or [sh, sw]; defaults to the pool size. */
+  strides?: number | readonly [number, number];
+  padding?: Padding;
+}
+
+function poolPair(v: number | readonly [number, number], what: string, who: string): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (!p.every((d) => Number.isInteger(d) && d >= 1)) throw new Error(`${who}: ${what} must be positive integers, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+/** The window geometry of a pooling: x (N, H, W, C), pool (ph, pw), strides defaulting to the pool size. */
+export function poolGeometry(xShape: Shape, poolSize: number | readonly [number, number], opts: PoolOptions, who: string): ConvGeometry {
+  const [ph, pw] = poolPair(poolSize, "pool size", who);
+  return windowGeometry(xShape, ph, pw, { strides: opts.strides ?? [ph, pw], padding: opts.padding ?? "valid" }, who);
+}
+
+// ---------------------------------------------------------------- max pooling
+
+export interface MaxPoolCache {
+  /** For every output entry, the flat index into x of the input that won the max (the switch). */
+  switches: Int32Array;
+  xShape: number[];
+}
+
+/** y = max over each window. x: (N, H, W, C) → y: (N, Ho, Wo, C), with the switches in the cache. */
+export function maxPoolForward(x: Tensor, poolSize: number | readonly [number, number], opts: PoolOptions = {}, who = "max_pool2d"): { out: Tensor; cache: MaxPoolCache } {
+  const g = poolGeometry(x.shape, poolSize, opts, who);
+  const { N, H, W, C, kh, kw, sh, sw, padTop, padLeft, Ho, Wo } = g;
+  const out = new Tensor([N, Ho, Wo, C]);
+  const switches = new Int32Array(out.size);
+  const xd = x.data, yd = out.data;
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < Ho; i++) {
+      const p0 = Math.max(0, i * sh - padTop), p1 = Math.min(H, i * sh - padTop + kh);
+      for (let j = 0; j < Wo; j++) {
+        const q0 = Math.max(0, j * sw - padLeft), q1 = Math.min(W, j * sw - padLeft + kw);
+        const o = ((n * Ho + i) * Wo + j) * C;
+        // Start every channel at the window's first pixel, then let the others challenge it.
+        const first = ((n * H + p0) * W + q0) * C;
+        for (let c = 0; c < C; c++) {
+          yd[o + c] = xd[first + c];
+          switches[o + c] = first + c;
+        }
+        for (let p = p0; p < p1; p++) {
+          for (let q = q0; q < q1; q++) {
+            const src = ((n * H + p) * W + q) * C;
+            for (let c = 0; c < C; c++) {
+              const v = xd[src + c];
+              if (v > yd[o + c]) {
+                yd[o + c] = v;
+                switches[o + c] = src + c;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { out, cache: { switches, xShape: x.shape } };
+}
+
+/** dX[switch(k)] += dY[k]: each gradient goes back to the input that won its window. dOut: (N, Ho, Wo, C) → dX: (N, H, W, C). */
+export function maxPoolBackward(dOut: Tensor, cache: MaxPoolCache): { dX: Tensor } {
+  const { switches, xShape } = cache;
+  if (dOut.size !== switches.length) throw new Error(`max_pool2d backward: dOut has ${dOut.size} entries ${shapeStr(dOut.shape)}, the forward output had ${switches.length}`);
+  const dX = new Tensor(xShape);
+  const dx = dX.data, dy = dOut.data;
+  for (let k = 0; k < switches.length; k++) dx[switches[k]] += dy[k];
+  return { dX };
+}
+
+// ---------------------------------------------------------------- average pooling
+
+export interface AvgPoolCache {
+  geometry: ConvGeometry;
+}
+
+/** y = the mean of each window (padding excluded). x: (N, H, W, C) → y: (N, Ho, Wo, C). */
+export function avgPoolForward(x: Tensor, poolSize: number | readonly [number, number], opts: PoolOptions = {}, who = "avg_pool2d"): { out: Tensor; cache: AvgPoolCache } {
+  const g = poolGeometry(x.shape, poolSize, opts, who);
+  const { N, H, W, C, kh, kw, sh, sw, padTop, padLeft, Ho, Wo } = g;
+  const out = new Tensor([N, Ho, Wo, C]);
+  const xd = x.data, yd = out.data;
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < Ho; i++) {
+      const p0 = Math.max(0, i * sh - padTop), p1 = Math.min(H, i * sh - padTop + kh);
+      for (let j = 0; j < Wo; j++) {
+        const q0 = Math.max(0, j * sw - padLeft), q1 = Math.min(W, j * sw - padLeft + kw);
+        const o = ((n * Ho + i) * Wo + j) * C;
+        const inv = 1 / ((p1 - p0) * (q1 - q0));
+        for (let p = p0; p < p1; p++)
+          for (let q = q0; q < q1; q++) {
+            const src = ((n * H + p) * W + q) * C;
+            for (let c = 0; c < C; c++) yd[o + c] += xd[src + c] * inv;
+          }
+      }
+    }
+  return { out, cache: { geometry: g } };
+}
+
+/** dX(window) += dY / |window|. dOut: (N, Ho, Wo, C) → dX: (N, H, W, C). */
+export function avgPoolBackward(dOut: Tensor, cache: AvgPoolCache): { dX: Tensor } {
+  const { N, H, W, C, kh, kw, sh, sw, padTop, padLeft, Ho, Wo } = cache.geometry;
+  if (dOut.size !== N * Ho * Wo * C) throw new Error(`avg_pool2d backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr([N, Ho, Wo, C])}`);
+  const dX = new Tensor([N, H, W, C]);
+  const dx = dX.data, dy = dOut.data;
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < Ho; i++) {
+      const p0 = Math.max(0, i * sh - padTop), p1 = Math.min(H, i * sh - padTop + kh);
+      for (let j = 0; j < Wo; j++) {
+        const q0 = Math.max(0, j * sw - padLeft), q1 = Math.min(W, j * sw - padLeft + kw);
+        const o = ((n * Ho + i) * Wo + j) * C;
+        const inv = 1 / ((p1 - p0) * (q1 - q0));
+        for (let p = p0; p < p1; p++)
+          for (let q = q0; q < q1; q++) {
+            const dst = ((n * H + p) * W + q) * C;
+            for (let c = 0; c < C; c++) dx[dst + c] += dy[o + c] * inv;
+          }
+      }
+    }
+  return { dX };
+}
+
+// ---------------------------------------------------------------- layers
+
+abstract class Pooling2D<C> implements Layer<C> {
+  abstract readonly className: string;
+  abstract name: string;
+  readonly inputShape?: number[];
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  /** The per-sample input shape (H, W, C) the layer was built for. */
+  protected builtShape: number[] | null = null;
+
+  constructor(poolSize: number | readonly [number, number], opts: PoolOptions & { inputShape?: number[] }, kind: string) {
+    const who = `${kind}(${JSON.stringify(poolSize)})`;
+    this.poolSize = poolPair(poolSize, "pool size", who);
+    this.strides = opts.strides === undefined ? this.poolSize : poolPair(opts.strides, "strides", who);
+    this.padding = checkPadding(opts.padding ?? "valid", who);
+    this.inputShape = opts.inputShape;
+  }
+
+  protected get who(): string {
+    return `${this.className}(${this.poolSize[0]}×${this.poolSize[1]})`;
+  }
+
+  build(inputShape: Shape): number[] {
+    if (inputShape.length !== 3) throw new Error(`${this.who}: expected a per-sample input shape (H, W, C), got ${shapeStr(inputShape)}`);
+    const g = windowGeometry([1, ...inputShape], this.poolSize[0], this.poolSize[1], { strides: this.strides, padding: this.padding }, this.who);
+    this.builtShape = [...inputShape];
+    return [g.Ho, g.Wo, g.C];
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  protected checkInput(x: Tensor): void {
+    const s = this.builtShape;
+    if (s && (x.rank !== 4 || x.shape[1] !== s[0] || x.shape[2] !== s[1] || x.shape[3] !== s[2])) {
+      throw new Error(`${this.who}: expected an image batch of shape (N, H, W, C) = (N, ${s.join(", ")}), got ${shapeStr(x.shape)}`);
+    }
+  }
+
+  abstract forward(x: Tensor): { out: Tensor; cache: C };
+  abstract backward(dOut: Tensor, cache: C): { dX: Tensor; grads: Tensor[] };
+}
+
+/** Keras's MaxPooling2D(pool_size=(2, 2), strides=None → pool_size, padding='valid'). */
+export class MaxPooling2D extends Pooling2D<MaxPoolCache> {
+  readonly className = "MaxPooling2D";
+  name = "max_pooling2d";
+
+  constructor(poolSize: number | readonly [number, number] = 2, opts: PoolOptions & { inputShape?: number[] } = {}) {
+    super(poolSize, opts, "MaxPooling2D");
+  }
+
+  forward(x: Tensor): { out: Tensor; cache: MaxPoolCache } {
+    this.checkInput(x);
+    return maxPoolForward(x, this.poolSize, { strides: this.strides, padding: this.padding }, this.who);
+  }
+
+  backward(dOut: Tensor, cache: MaxPoolCache): { dX: Tensor; grads: Tensor[] } {
+    return { dX: maxPoolBackward(dOut, cache).dX, grads: [] };
+  }
+}
+
+/** Keras's AveragePooling2D(pool_size=(2, 2), strides=None → pool_size, padding='valid'). */
+export class AveragePooling2D extends Pooling2D<AvgPoolCache> {
+  readonly className = "AveragePooling2D";
+  name = "average_pooling2d";
+
+  constructor(poolSize: number | readonly [number, number] = 2, opts: PoolOptions & { inputShape?: number[] } = {}) {
+    super(poolSize, opts, "AveragePooling2D");
+  }
+
+  forward(x: Tensor): { out: Tensor; cache: AvgPoolCache } {
+    this.checkInput(x);
+    return avgPoolForward(x, this.poolSize, { strides: this.strides, padding: this.padding }, this.who);
+  }
+
+  backward(dOut: Tensor, cache: AvgPoolCache): { dX: Tensor; grads: Tensor[] } {
+    return { dX: avgPoolBackward(dOut, cache).dX, grads: [] };
+  }
+}

@@ -24,7 +24,8 @@ export interface ClipOptions {
 function checkedGrads(who: string, params: readonly Param[], grads: readonly Tensor[], clip: ClipOptions): readonly Tensor[] {
   if (params.length !== grads.length) throw new Error(`${who}: ${params.length} parameters but ${grads.length} gradients`);
   params.forEach((p, i) => {
-    if (p.value.size !== grads[i].size) {
+    const g = grads[i];
+    if (g.rank !== p.value.rank || g.shape.some((d, j) => d !== p.value.shape[j])) {
       throw new Error(`${who}: parameter '${p.name}' has shape ${shapeStr(p.value.shape)} but its gradient has shape ${shapeStr(grads[i].shape)}`);
     }
   });

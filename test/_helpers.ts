@@ -1,0 +1,39 @@
+/** Small helpers shared by the tests (not a test file itself). */
+import * as assert from "uvu/assert";
+import { Tensor } from "../lib/matrix.ts";
+import { Rng, normalTensor } from "../lib/random.ts";
+import { numericalGradient, relError } from "../lib/gradcheck.ts";
+
+export const TOL = 1e-7;
+
+export function randn(shape: number[], rng: Rng, std = 1): Tensor {
+  return normalTensor(shape, 0, std, rng);
+}
+
+/** Asserts that `analytic` matches the centred-difference gradient of the scalar `f` with respect to `x`. */
+export function assertGrad(name: string, f: () => number, x: Tensor, analytic: Tensor, tol = TOL, h = 1e-5): number {
+  const numeric = numericalGradient(f, x, h);
+  const err = relError(analytic, numeric);
+  assert.ok(err < tol, `${name}: relative error ${err.toExponential(2)} ≥ ${tol}`);
+  // A check that compares two zero vectors proves nothing.
+  assert.ok(numeric.data.some((v) => Math.abs(v) > 1e-6), `${name}: the numerical gradient is (almost) zero, the check is vacuous`);
+  return err;
+}
+
+/** Σ y·dOut, the scalar whose gradient a backward pass with upstream dOut computes. */
+export function weighted(y: Tensor, dOut: Tensor): number {
+  let s = 0;
+  for (let i = 0; i < y.size; i++) s += y.data[i] * dOut.data[i];
+  return s;
+}
+
+export function assertThrowsMatching(fn: () => unknown, pattern: RegExp, what: string): void {
+  try {
+    fn();
+  } catch (e) {
+    const msg = (e as Error).message;
+    assert.match(msg, pattern, `${what}: message was '${msg}'`);
+    return;
+  }
+  assert.unreachable(`${what}: expected an error matching ${pattern}`);
+}

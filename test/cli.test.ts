@@ -1,0 +1,57 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const fixture = fileURLToPath(new URL("./fixtures/chapter.ts", import.meta.url));
+const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+
+function run(...args: string[]) {
+  const r = spawnSync(tsx, [fixture, ...args], { encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test("--json prints exactly one JSON object on stdout, and the seed is honoured", () => {
+  const a = run("--json", "--seed", "5", "--size=4");
+  assert.is(a.code, 0, a.err);
+  const obj = JSON.parse(a.out);
+  assert.equal({ seed: obj.seed, size: obj.size, quick: obj.quick }, { seed: 5, size: 4, quick: false });
+  assert.is(a.out.trim().split("\n").length, 1);
+  const b = run("--json", "--seed", "5");
+  assert.is(JSON.parse(b.out).draw, obj.draw, "same seed, same result");
+  assert.is.not(JSON.parse(run("--json", "--seed", "6").out).draw, obj.draw);
+});
+
+test("human output names the section and prints the seed", () => {
+  const r = run("--quick");
+  assert.is(r.code, 0);
+  assert.match(r.out, /Reproduces: none/);
+  assert.match(r.out, /seed: 7/);
+});
+
+test("--help prints usage with every option and exits 0", () => {
+  const r = run("--help");
+  assert.is(r.code, 0);
+  for (const flag of ["--seed", "--quick", "--json", "--size", "--mode ok|fail|shape"]) assert.ok(r.out.includes(flag), flag);
+});
+
+test("unknown flags and bad values print the usage and exit non-zero", () => {
+  for (const args of [["--nope"], ["--seed", "x"], ["--mode", "maybe"], ["--size", "0"], ["--size"], ["stray"]]) {
+    const r = run(...args);
+    assert.is(r.code, 2, args.join(" "));
+    assert.match(r.err, /Usage:/);
+    assert.not.match(r.err, /at .*\.ts:\d+/, "no stack trace");
+  }
+  assert.match(run("--mode", "maybe").err, /--mode must be one of ok, fail, shape; got 'maybe'/);
+});
+
+test("an error inside the chapter is one clear line and exit 1, with no stack trace", () => {
+  for (const [mode, pattern] of [["fail", /NaN at epoch 2/], ["shape", /matmul: A is \(2, 3\) and B is \(4, 5\)/]] as const) {
+    const r = run("--mode", mode);
+    assert.is(r.code, 1);
+    assert.match(r.err, pattern);
+    assert.is(r.err.trim().split("\n").length, 1, r.err);
+  }
+});
+
+test.run();

@@ -1,0 +1,104 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  Tensor, fromArray, matmul, matmulAtB, matmulABt, matmulNaive, transpose, addRowVector, colSums, argmaxRows,
+  frobeniusNorm, spectralNorm, spectralRadius, add, mul, timeStep, setTimeStep, imageDims, sequenceDims, takeRows,
+} from "../lib/matrix.ts";
+import { Rng } from "../lib/random.ts";
+import { randn, assertThrowsMatching } from "./_helpers.ts";
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  assert.equal(a.shape, b.shape);
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+test("fromArray builds row-major data and rejects ragged input", () => {
+  const t = fromArray([[1, 2, 3], [4, 5, 6]]);
+  assert.equal(t.shape, [2, 3]);
+  assert.equal(Array.from(t.data), [1, 2, 3, 4, 5, 6]);
+  assert.is(t.get(1, 0), 4);
+  assert.equal(t.toArray(), [[1, 2, 3], [4, 5, 6]]);
+  assertThrowsMatching(() => fromArray([[1, 2], [3]]), /ragged/, "ragged");
+});
+
+test("the three fast products agree with the naive triple loop for awkward sizes", () => {
+  const rng = new Rng(1);
+  // sizes that exercise the unrolled blocks, the remainders and the packed-Bᵀ path
+  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [9, 250, 13], [33, 130, 129], [65, 67, 3], [40, 200, 100]]) {
+    const A = randn([m, k], rng), B = randn([k, n], rng);
+    const ref = matmulNaive(A, B);
+    assert.ok(maxAbsDiff(matmul(A, B), ref) < 1e-12, `A·B ${m}x${k}x${n}`);
+    assert.ok(maxAbsDiff(matmulAtB(transpose(A), B), ref) < 1e-12, `Aᵀ·B ${m}x${k}x${n}`);
+    assert.ok(maxAbsDiff(matmulABt(A, transpose(B)), ref) < 1e-12, `A·Bᵀ ${m}x${k}x${n}`);
+  }
+});
+
+test("accumulate adds into out instead of overwriting it", () => {
+  const rng = new Rng(2);
+  const A = randn([6, 5], rng), B = randn([5, 4], rng);
+  const ref = matmulNaive(A, B);
+  for (const f of [
+    (o: Tensor) => matmul(A, B, o, true),
+    (o: Tensor) => matmulAtB(transpose(A), B, o, true),
+    (o: Tensor) => matmulABt(A, transpose(B), o, true),
+  ]) {
+    const out = new Tensor([6, 4]);
+    f(out);
+    f(out);
+    assert.ok(maxAbsDiff(out, add(ref, ref)) < 1e-12);
+  }
+});
+
+test("shape mismatches name the operation and both shapes", () => {
+  const A = new Tensor([2, 3]), B = new Tensor([4, 5]);
+  assertThrowsMatching(() => matmul(A, B), /matmul.*\(2, 3\).*\(4, 5\)/, "matmul");
+  assertThrowsMatching(() => matmulAtB(A, B), /matmulAtB.*\(2, 3\).*\(4, 5\)/, "matmulAtB");
+  assertThrowsMatching(() => matmulABt(A, B), /matmulABt.*\(2, 3\).*\(4, 5\)/, "matmulABt");
+  assertThrowsMatching(() => add(A, B), /add.*\(2, 3\).*\(4, 5\)/, "add");
+  assertThrowsMatching(() => mul(A, B), /mul.*\(2, 3\).*\(4, 5\)/, "mul");
+  assertThrowsMatching(() => addRowVector(A, new Tensor([4])), /addRowVector.*\(2, 3\).*\(4,\)/, "addRowVector");
+  assertThrowsMatching(() => A.reshape([4, 2]), /\(2, 3\).*\(4, 2\)/, "reshape");
+  assertThrowsMatching(() => imageDims(A, "Conv2D"), /Conv2D.*\(N, H, W, C\).*\(2, 3\)/, "imageDims");
+  assertThrowsMatching(() => sequenceDims(A, "LSTM"), /LSTM.*\(N, T, F\).*\(2, 3\)/, "sequenceDims");
+});
+
+test("bias add, column sums and argmax", () => {
+  const A = fromArray([[1, 5, 2], [7, 0, -1]]);
+  assert.equal(Array.from(addRowVector(A, fromArray([1, 1, 1])).data), [2, 6, 3, 8, 1, 0]);
+  assert.equal(Array.from(colSums(A).data), [8, 5, 1]);
+  assert.equal(Array.from(argmaxRows(A)), [1, 0]);
+  assert.equal(Array.from(argmaxRows(fromArray([[-5, -3, -4]]))), [1]);
+});
+
+test("norms: Frobenius, spectral norm and spectral radius", () => {
+  assert.is(frobeniusNorm(fromArray([[3, 4]])), 5);
+  // diag(3, -2): σ_max = 3 and ρ = 3
+  const D = fromArray([[3, 0], [0, -2]]);
+  assert.ok(Math.abs(spectralNorm(D) - 3) < 1e-10);
+  assert.ok(Math.abs(spectralRadius(D) - 3) < 1e-6);
+  // a rotation by 90° scaled by 0.5: complex eigenvalues ±0.5i, so ρ = 0.5 (power iteration would not converge)
+  const R = fromArray([[0, -0.5], [0.5, 0]]);
+  assert.ok(Math.abs(spectralRadius(R) - 0.5) < 1e-9, `ρ = ${spectralRadius(R)}`);
+  // a non-normal matrix: ρ = 1 but σ_max > 1
+  const J = fromArray([[1, 10], [0, 0.5]]);
+  assert.ok(Math.abs(spectralRadius(J) - 1) < 1e-6, `ρ = ${spectralRadius(J)}`);
+  assert.ok(spectralNorm(J) > 10);
+  // nilpotent: ρ = 0
+  assert.is(spectralRadius(fromArray([[0, 1], [0, 0]])), 0);
+});
+
+test("time-step views and row gathers copy the right entries", () => {
+  const x = new Tensor([2, 3, 2]);
+  for (let i = 0; i < x.size; i++) x.data[i] = i;
+  assert.equal(timeStep(x, 1).toArray(), [[2, 3], [8, 9]]);
+  const y = new Tensor([2, 3, 2]);
+  setTimeStep(y, 2, fromArray([[1, 2], [3, 4]]));
+  assert.equal(y.get(1, 2, 1), 4);
+  assertThrowsMatching(() => setTimeStep(y, 0, new Tensor([3, 2])), /expected shape \(2, 2\), got \(3, 2\)/, "setTimeStep");
+  assert.equal(takeRows(x, [1]).shape, [1, 3, 2]);
+  assert.is(takeRows(x, [1]).get(0, 0, 0), 6);
+});
+
+test.run();

@@ -1,0 +1,365 @@
+/**
+ * Backpropagation through time (BPTT), written once for every recurrent cell.
+ *
+ * The lecture describes it in three steps:
+ *  1. The forward pass builds up a stack of the activities of all units at each time step.
+ *  2. The backward pass peels activities off the stack to compute the error derivatives at each time step.
+ *  3. After the backward pass, the derivatives at all the different times are added together for each weight.
+ *
+ * `bpttForward` is step 1: it runs a cell over t = 1..T and pushes each step's
+ * cache (its activities) onto a stack. `bpttBackward` is steps 2 and 3: it pops
+ * the caches in reverse, t = T..1, carrying dhNext = ∂L/∂h(t) (and dcNext for
+ * the LSTM's cell state) back to the previous step, and every step adds its
+ * share into one gradient per weight. What reaches t = 0 is ∂L/∂h(0): the
+ * gradient of a learned initial state.
+ *
+ * The chain rule it implements (lecture notation):
+ *   ∂L/∂W_hh = Σ_t ∂L(t)/∂y(t) · ∂y(t)/∂h(t) · Σ_{k ≤ t} ∂h(t)/∂h(k) · ∂h(k)/∂W_hh,
+ *   ∂h(t)/∂h(k) = Π_{i=k+1..t} ∂h(i)/∂h(i−1).
+ * The product of Jacobians is where gradients vanish or explode; `stepJacobians`
+ * and `jacobianNorms` compute it.
+ *
+ * Shapes: x (N, T, F), h(t) (N, u). Time steps are 1..T in comments (as in the
+ * lecture) and 0..T−1 as array indices.
+ */
+import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
+import { clipByGlobalNorm, globalNorm } from "./clip.ts";
+
+// ---------------------------------------------------------------- the cell interface
+
+/** The state carried from step to step: h(t), and for the LSTM its cell state c(t). */
+export interface CellState {
+  h: Tensor;
+  c?: Tensor;
+}
+
+/** A cell's weights by name, e.g. { Whx, Whh, bh } or { W, U, b }. */
+export type CellParams = Record<string, Tensor>;
+
+/**
+ * One recurrent cell: a single-step forward and backward pass. BPTT needs
+ * nothing else from SimpleRNN, LSTM or GRU.
+ */
+export interface Cell<P extends CellParams, C> {
+  /** "SimpleRNN", "LSTM" or "GRU", for error messages. */
+  readonly kind: string;
+  /** True when the state has a cell state c(t) beside h(t) (the LSTM). */
+  readonly hasCellState: boolean;
+  /** The weight that multiplies h(t−1): W_hh, or the recurrent kernel U. */
+  readonly recurrentKey: keyof P & string;
+  /** The input size F and the number of units u, read off the weights. */
+  dims(params: P): { F: number; units: number };
+  /** x: (N, F), prev: h(t−1) (N, u) [and c(t−1)] → the state at t and the cache for the backward step. */
+  stepForward(params: P, x: Tensor, prev: CellState): { state: CellState; cache: C };
+  /**
+   * dState: ∂L/∂h(t) [and ∂L/∂c(t)], everything that reaches step t → dx: ∂L/∂x(t) and
+   * dPrev: ∂L/∂h(t−1) [and ∂L/∂c(t−1)] through this step. Adds (+=) the step's weight
+   * gradients into `grads`; changes nothing else.
+   */
+  stepBackward(dState: CellState, cache: C, grads: P): { dx: Tensor; dPrev: CellState };
+}
+
+/** Zero tensors with the shapes of a cell's weights: where the gradients accumulate. */
+export function zerosLikeParams<P extends CellParams>(params: P): P {
+  const out: CellParams = {};
+  for (const [k, v] of Object.entries(params)) out[k] = new Tensor(v.shape);
+  return out as P;
+}
+
+// ---------------------------------------------------------------- step 1: the forward pass
+
+/**
+ * The initial state. Each of h0, c0 is either (N, u), one state per sequence
+ * (e.g. carried over from the previous chunk), or (u,), one learned state
+ * shared by all sequences, whose gradient is summed over the batch.
+ * Missing states are zeros, as in Keras.
+ */
+export interface InitialState {
+  h0?: Tensor;
+  c0?: Tensor;
+}
+
+export interface BpttForward<C> {
+  /** h(1..T): (N, T, u). */
+  hs: Tensor;
+  /** c(1..T) for a cell with a cell state: (N, T, u); otherwise null. */
+  cs: Tensor | null;
+  /** The state after the last step, h(T) [and c(T)]: what a stateful or truncated run carries forward. */
+  last: CellState;
+  /** The initial state actually used, as (N, u). */
+  first: CellState;
+  /** The stack of activities: one cache per step, t = 1..T (the top is step T). */
+  stack: C[];
+  /** The input's and the given initial states' shapes, to shape the gradients alike. */
+  xShape: number[];
+  h0Shape: number[] | null;
+  c0Shape: number[] | null;
+}
+
+/** An initial state (u,) or (N, u) as (N, u), after checking its shape. */
+function initialState(s: Tensor | undefined, N: number, u: number, what: string, who: string): Tensor {
+  if (s === undefined) return new Tensor([N, u]);
+  if (s.rank === 1 && s.shape[0] === u) {
+    const out = new Tensor([N, u]);
+    for (let n = 0; n < N; n++) out.data.set(s.data, n * u);
+    return out;
+  }
+  if (s.rank === 2 && s.shape[0] === N && s.shape[1] === u) return s;
+  throw new Error(`${who}: initial state ${what} has shape ${shapeStr(s.shape)}, expected (${N}, ${u}) for a batch of ${N} or (${u},) shared by all sequences`);
+}
+
+/** Step 1: run the cell over x (N, T, F) from the initial state, pushing each step's activities onto a stack. */
+export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, init: InitialState = {}): BpttForward<C> {
+  const { F, units: u } = cell.dims(params);
+  const who = `${cell.kind}(${u})`;
+  if (x.rank !== 3) throw new Error(`${who}: expected a sequence batch (N, T, F) with F = ${F}, got a ${x.rank}-D input ${shapeStr(x.shape)}`);
+  const { N, T, F: Fx } = sequenceDims(x, who);
+  if (Fx !== F) throw new Error(`${who}: the sequence ${shapeStr(x.shape)} has ${Fx} features per time step, the kernel expects ${F}`);
+  if (init.c0 && !cell.hasCellState) throw new Error(`${who}: got an initial cell state c0, but a ${cell.kind} has no cell state`);
+  const first: CellState = { h: initialState(init.h0, N, u, "h0", who) };
+  if (cell.hasCellState) first.c = initialState(init.c0, N, u, "c0", who);
+
+  const hs = new Tensor([N, T, u]);
+  const cs = cell.hasCellState ? new Tensor([N, T, u]) : null;
+  const stack: C[] = [];
+  let state = first;
+  for (let t = 0; t < T; t++) {
+    const step = cell.stepForward(params, timeStep(x, t), state);
+    stack.push(step.cache);
+    state = step.state;
+    setTimeStep(hs, t, state.h);
+    if (cs) setTimeStep(cs, t, state.c as Tensor);
+  }
+  return {
+    hs, cs, last: state, first, stack,
+    xShape: [...x.shape],
+    h0Shape: init.h0 ? [...init.h0.shape] : null,
+    c0Shape: init.c0 ? [...init.c0.shape] : null,
+  };
+}
+
+// ---------------------------------------------------------------- steps 2 and 3: the backward pass
+
+export interface BpttBackwardOptions {
+  /** ∂L/∂h(t) from the layers above, for every step (N, T, u): a loss at every step, or returnSequences. */
+  dhs?: Tensor;
+  /** ∂L/∂h(T) from above (N, u): a loss on the last state only. Added to dhs at t = T if both are given. */
+  dhT?: Tensor;
+  /** ∂L/∂c(T) (N, u), for an LSTM whose final cell state feeds something. */
+  dcT?: Tensor;
+  /**
+   * Truncated BPTT over k steps: the sequence is cut into chunks t = 1..k, k+1..2k, ...;
+   * the forward pass carried the state across the cuts, the backward pass does not
+   * carry dhNext across them. The result is the exact gradient of the truncated
+   * objective, in which each chunk's initial state is a constant.
+   */
+  truncate?: number;
+  /** Clip by global norm: if ‖g‖ > clipNorm, all weight gradients (and a learned h0, c0) are scaled by clipNorm/‖g‖. */
+  clipNorm?: number;
+  /** Keep each step's own weight gradients (stepGrads); costs one set of zero tensors per step. */
+  recordSteps?: boolean;
+}
+
+export interface BpttResult<P> {
+  /** ∂L/∂x: (N, T, F). */
+  dx: Tensor;
+  /** ∂L/∂(each weight), summed over all time steps (and clipped if asked). */
+  grads: P;
+  /** ∂L/∂h(0), shaped like the given h0: (u,) summed over the batch for a shared state, else (N, u). */
+  dh0: Tensor;
+  /** ∂L/∂c(0), likewise, for a cell with a cell state; otherwise null. */
+  dc0: Tensor | null;
+  /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t). */
+  dLdhNorms: number[];
+  /** With recordSteps: each step's contribution to every weight's gradient, t = 1..T. */
+  stepGrads: P[] | null;
+  /** With recordSteps: ‖contribution of step t to ∂L/∂W_hh‖ (the recurrent weight) for t = 1..T. */
+  stepGradNorms: number[] | null;
+  /** The global gradient norm over the weights (and a learned h0, c0) before and after clipping. */
+  gradNormBefore: number;
+  gradNormAfter: number;
+}
+
+/** ∂L/∂h(0) in the shape of the given initial state: summed over the batch for a shared (u,) state. */
+function initialStateGrad(d: Tensor, shape: number[] | null): Tensor {
+  if (shape === null || shape.length === 2) return d;
+  const [N, u] = d.shape;
+  const out = new Tensor([u]);
+  for (let n = 0; n < N; n++) for (let j = 0; j < u; j++) out.data[j] += d.data[n * u + j];
+  return out;
+}
+
+/** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
+export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
+  const [N, T, u] = fwd.hs.shape;
+  const who = `${cell.kind}(${u}) backward`;
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false } = opts;
+  if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
+  if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
+  if (dcT) {
+    if (!cell.hasCellState) throw new Error(`${who}: got dcT, but a ${cell.kind} has no cell state`);
+    assertShapeIs(dcT, [N, u], `${who}: dcT (∂L/∂c(T))`);
+  }
+  if (truncate !== undefined && !(Number.isInteger(truncate) && truncate >= 1)) throw new Error(`${who}: truncate must be a positive integer number of steps, got ${truncate}`);
+
+  const grads = zerosLikeParams(params);
+  const dx = new Tensor(fwd.xShape);
+  const dLdhNorms = new Array<number>(T).fill(0);
+  const stepGradNorms: number[] | null = recordSteps ? new Array<number>(T).fill(0) : null;
+  const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
+
+  // ∂L/∂h(T) and ∂L/∂c(T) from beyond the last step.
+  let dhNext = dhT ? dhT.clone() : new Tensor([N, u]);
+  let dcNext = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : undefined;
+  const stack = [...fwd.stack]; // popped below; the forward result stays intact for another backward pass
+
+  for (let t = T - 1; t >= 0; t--) {
+    const cache = stack.pop() as C;
+    // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
+    const dh = dhNext;
+    if (dhs) {
+      const d = dh.data, g = dhs.data;
+      for (let n = 0; n < N; n++) {
+        const o = (n * T + t) * u;
+        for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
+      }
+    }
+    dLdhNorms[t] = frobeniusNorm(dh);
+
+    // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
+    const into = stepGrads ? zerosLikeParams(params) : grads;
+    const { dx: dxt, dPrev } = cell.stepBackward({ h: dh, c: dcNext }, cache, into);
+    if (stepGrads && stepGradNorms) {
+      // step 3, visibly: the derivatives at the different times are added together for each weight
+      stepGrads[t] = into;
+      stepGradNorms[t] = frobeniusNorm(into[cell.recurrentKey]);
+      for (const k of Object.keys(grads)) addInto(grads[k], into[k]);
+    }
+    setTimeStep(dx, t, dxt);
+
+    dhNext = dPrev.h;
+    dcNext = dPrev.c;
+    // Truncation: the state entering a chunk is a constant of the truncated objective.
+    if (truncate !== undefined && t > 0 && t % truncate === 0) {
+      dhNext = new Tensor([N, u]);
+      if (dcNext) dcNext = new Tensor([N, u]);
+    }
+  }
+
+  let dh0 = initialStateGrad(dhNext, fwd.h0Shape);
+  let dc0 = dcNext ? initialStateGrad(dcNext, fwd.c0Shape) : null;
+
+  // Clipping by global norm, over the weights and a learned (shared) initial state.
+  const keys = Object.keys(grads);
+  const learnedH0 = fwd.h0Shape?.length === 1, learnedC0 = fwd.c0Shape?.length === 1 && dc0 !== null;
+  const all = [...keys.map((k) => grads[k]), ...(learnedH0 ? [dh0] : []), ...(learnedC0 ? [dc0 as Tensor] : [])];
+  let gradNormBefore = globalNorm(all), gradNormAfter = gradNormBefore;
+  if (clipNorm !== undefined) {
+    const c = clipByGlobalNorm(all, clipNorm);
+    gradNormBefore = c.normBefore;
+    gradNormAfter = c.normAfter;
+    keys.forEach((k, i) => ((grads as CellParams)[k] = c.grads[i]));
+    if (learnedH0) dh0 = c.grads[keys.length];
+    if (learnedC0) dc0 = c.grads[keys.length + (learnedH0 ? 1 : 0)];
+  }
+  return { dx, grads, dh0, dc0, dLdhNorms, stepGrads, stepGradNorms, gradNormBefore, gradNormAfter };
+}
+
+function assertShapeIs(t: Tensor, shape: number[], what: string): void {
+  if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new Error(`${what} has shape ${shapeStr(t.shape)}, expected ${shapeStr(shape)}`);
+}
+
+function addInto(a: Tensor, b: Tensor): void {
+  const x = a.data, y = b.data;
+  for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
+// ---------------------------------------------------------------- the Jacobian product ∂h(t)/∂h(k)
+
+/**
+ * ∂h(t)/∂h(t−1) for t = 1..T, for one sequence of the batch, from the backward
+ * pass itself: the backward pass is linear, so feeding it the unit vector e_j as
+ * ∂L/∂h(t) returns row j of the Jacobian as ∂L/∂h(t−1). All rows come out of one
+ * backward step over a batch of u copies of the sequence's step.
+ *
+ * J[t−1](j, k) = ∂h_j(t)/∂h_k(t−1), a (u, u) matrix; for the SimpleRNN it is
+ * diag(σ_h'(z_h(t))) W_hh. For the LSTM the state is s = (h, c) and the Jacobian is
+ * ∂s(t)/∂s(t−1), (2u, 2u), with h first.
+ */
+export function stepJacobians<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, fwd: BpttForward<C>, sample = 0): Tensor[] {
+  const [N, T, u] = fwd.hs.shape;
+  if (!(Number.isInteger(sample) && sample >= 0 && sample < N)) throw new Error(`stepJacobians: sample ${sample} is outside 0..${N - 1}`);
+  const F = x.shape[2];
+  const m = cell.hasCellState ? 2 * u : u;
+  // Unit vectors: e_j as ∂L/∂s(t), one per row.
+  const eh = new Tensor([m, u]), ec = new Tensor([m, u]);
+  for (let j = 0; j < u; j++) {
+    eh.data[j * u + j] = 1;
+    if (cell.hasCellState) ec.data[(u + j) * u + j] = 1;
+  }
+  const Js: Tensor[] = [];
+  for (let t = 0; t < T; t++) {
+    // m copies of sample n's input x(t) and state s(t−1)
+    const xs = new Tensor([m, F]), hp = new Tensor([m, u]), cp = new Tensor([m, u]);
+    const xrow = x.data.subarray((sample * T + t) * F, (sample * T + t + 1) * F);
+    const hrow = t === 0 ? fwd.first.h.data.subarray(sample * u, (sample + 1) * u) : fwd.hs.data.subarray((sample * T + t - 1) * u, (sample * T + t) * u);
+    const crow = !cell.hasCellState ? null : t === 0 ? (fwd.first.c as Tensor).data.subarray(sample * u, (sample + 1) * u) : (fwd.cs as Tensor).data.subarray((sample * T + t - 1) * u, (sample * T + t) * u);
+    for (let r = 0; r < m; r++) {
+      xs.data.set(xrow, r * F);
+      hp.data.set(hrow, r * u);
+      if (crow) cp.data.set(crow, r * u);
+    }
+    const { cache } = cell.stepForward(params, xs, cell.hasCellState ? { h: hp, c: cp } : { h: hp });
+    const { dPrev } = cell.stepBackward(cell.hasCellState ? { h: eh, c: ec } : { h: eh }, cache, zerosLikeParams(params));
+    if (!cell.hasCellState) {
+      Js.push(dPrev.h);
+    } else {
+      // J = [∂s/∂h(t−1) | ∂s/∂c(t−1)], rows indexed by s = (h, c)
+      const J = new Tensor([m, m]), dh = dPrev.h.data, dc = (dPrev.c as Tensor).data;
+      for (let r = 0; r < m; r++) {
+        J.data.set(dh.subarray(r * u, (r + 1) * u), r * m);
+        J.data.set(dc.subarray(r * u, (r + 1) * u), r * m + u);
+      }
+      Js.push(J);
+    }
+  }
+  return Js;
+}
+
+/** ∂h(t)/∂h(k) = Π_{i=k+1..t} ∂h(i)/∂h(i−1) = J(t)·J(t−1)·…·J(k+1), for 0 ≤ k ≤ t ≤ T (Js from stepJacobians). */
+export function jacobianProduct(Js: Tensor[], k: number, t: number): Tensor {
+  if (!(Number.isInteger(k) && Number.isInteger(t) && 0 <= k && k <= t && t <= Js.length)) {
+    throw new Error(`jacobianProduct: need integers 0 ≤ k ≤ t ≤ T = ${Js.length}, got k = ${k}, t = ${t}`);
+  }
+  const m = Js.length ? Js[0].shape[0] : 0;
+  let P = identity(m);
+  for (let i = t; i > k; i--) P = matmul(P, Js[i - 1]);
+  return P;
+}
+
+export interface JacobianNorm {
+  k: number;
+  /** ‖∂h(t)/∂h(k)‖₂, the largest singular value. */
+  spectral: number;
+  /** ‖∂h(t)/∂h(k)‖_F. */
+  frobenius: number;
+}
+
+/** ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. */
+export function jacobianNorms(Js: Tensor[], t = Js.length): JacobianNorm[] {
+  if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianNorms: t = ${t} is outside 0..${Js.length}`);
+  const m = Js.length ? Js[0].shape[0] : 0;
+  const out: JacobianNorm[] = new Array(t + 1);
+  let P = identity(m);
+  for (let k = t; k >= 0; k--) {
+    if (k < t) P = matmul(P, Js[k]); // ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1) · J(k+1)
+    out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
+  }
+  return out;
+}
+
+function identity(m: number): Tensor {
+  const I = new Tensor([m, m]);
+  for (let i = 0; i < m; i++) I.data[i * m + i] = 1;
+  return I;
+}

@@ -1,0 +1,165 @@
+/**
+ * The GRU cell as TensorFlow 2 defines it by default (reset_after = True).
+ *
+ *   z = σ(x W_z + b_z + h(t−1) U_z + b′_z)              update gate
+ *   r = σ(x W_r + b_r + h(t−1) U_r + b′_r)              reset gate
+ *   ĥ = tanh(x W_h + b_h + r ⊙ (h(t−1) U_h + b′_h))     candidate (the reset acts after the product)
+ *   h(t) = z ⊙ h(t−1) + (1 − z) ⊙ ĥ
+ *
+ * Keras's layout: kernel W (F, 3u) and recurrent kernel U (u, 3u), columns
+ * [z | r | h]; the bias b is (2, 3u), row 0 the input bias b, row 1 the
+ * recurrent bias b′. One step is one x·W and one h·U product for all three gates.
+ */
+import { Tensor, matmul, matmulAtB, matmulABt, shapeStr } from "./matrix.ts";
+import { sigmoid } from "./activations.ts";
+import type { Cell } from "./bptt.ts";
+
+/** W: (F, 3u), U: (u, 3u), b: (2, 3u) = [input bias; recurrent bias]; gates packed z, r, h. */
+export type GruParams = { W: Tensor; U: Tensor; b: Tensor };
+
+export interface GruStepCache {
+  p: GruParams;
+  /** x(t): (N, F). */
+  x: Tensor;
+  /** h(t−1): (N, u). */
+  hPrev: Tensor;
+  /** The activations packed [z | r | ĥ]: (N, 3u). */
+  gates: Tensor;
+  /** h(t−1) U_h + b′_h, the candidate's recurrent part before the reset: (N, u). */
+  hUh: Tensor;
+}
+
+function checkStep(p: GruParams, x: Tensor, hPrev: Tensor): { F: number; u: number } {
+  const F = p.W.shape[0], u = p.W.shape[1] / 3;
+  const who = `GRU(${u})`;
+  if (p.W.rank !== 2 || !Number.isInteger(u)) throw new Error(`GRU: kernel W has shape ${shapeStr(p.W.shape)}, expected (F, 3·units)`);
+  if (p.U.rank !== 2 || p.U.shape[0] !== u || p.U.shape[1] !== 3 * u) throw new Error(`${who}: recurrent kernel U has shape ${shapeStr(p.U.shape)}, expected (${u}, ${3 * u})`);
+  if (p.b.rank !== 2 || p.b.shape[0] !== 2 || p.b.shape[1] !== 3 * u) throw new Error(`${who}: bias b has shape ${shapeStr(p.b.shape)}, expected (2, ${3 * u})`);
+  if (x.rank !== 2 || x.shape[1] !== F) throw new Error(`${who}: x(t) has shape ${shapeStr(x.shape)}, expected (N, ${F})`);
+  if (hPrev.rank !== 2 || hPrev.shape[0] !== x.shape[0] || hPrev.shape[1] !== u) throw new Error(`${who}: h(t−1) has shape ${shapeStr(hPrev.shape)}, expected (${x.shape[0]}, ${u})`);
+  return { F, u };
+}
+
+/** One step forward. x: (N, F), hPrev: (N, u) → h: (N, u). */
+export function gruStepForward(p: GruParams, x: Tensor, hPrev: Tensor): { h: Tensor; cache: GruStepCache } {
+  const { u } = checkStep(p, x, hPrev);
+  const N = x.shape[0], u3 = 3 * u;
+  const xw = matmul(x, p.W); // x W: (N, 3u)
+  const hu = matmul(hPrev, p.U); // h(t−1) U: (N, 3u)
+  const b = p.b.data; // b at [0, 3u), b′ at [3u, 6u)
+  const gates = xw; // overwritten in place by the activations
+  const a = gates.data, r_ = hu.data, hp = hPrev.data;
+  const h = new Tensor([N, u]), hUh = new Tensor([N, u]);
+  const hd = h.data, hh = hUh.data;
+  for (let n = 0; n < N; n++) {
+    const q = n * u3;
+    for (let j = 0; j < u; j++) {
+      // z = σ(x W_z + b_z + h U_z + b′_z),  r = σ(x W_r + b_r + h U_r + b′_r)
+      const z = sigmoid(a[q + j] + b[j] + r_[q + j] + b[u3 + j]);
+      const r = sigmoid(a[q + u + j] + b[u + j] + r_[q + u + j] + b[u3 + u + j]);
+      // ĥ = tanh(x W_h + b_h + r ⊙ (h U_h + b′_h))
+      const rec = r_[q + 2 * u + j] + b[u3 + 2 * u + j];
+      const cand = Math.tanh(a[q + 2 * u + j] + b[2 * u + j] + r * rec);
+      a[q + j] = z; a[q + u + j] = r; a[q + 2 * u + j] = cand;
+      const k = n * u + j;
+      hh[k] = rec;
+      // h(t) = z ⊙ h(t−1) + (1 − z) ⊙ ĥ
+      hd[k] = z * hp[k] + (1 - z) * cand;
+    }
+  }
+  return { h, cache: { p, x, hPrev, gates, hUh } };
+}
+
+/**
+ * One step backward. dh: ∂L/∂h(t) reaching step t (N, u).
+ * Adds this step's ∂L/∂W, ∂L/∂U, ∂L/∂b into `grads` (fresh zeros if omitted).
+ */
+export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruParams): { dx: Tensor; dhPrev: Tensor; grads: GruParams } {
+  const { p, x, hPrev, gates, hUh } = cache;
+  const [N, u] = hPrev.shape, u3 = 3 * u;
+  if (dh.size !== N * u) throw new Error(`GRU(${u}) backward: dh has shape ${shapeStr(dh.shape)}, expected (${N}, ${u})`);
+  const g = grads ?? { W: new Tensor(p.W.shape), U: new Tensor(p.U.shape), b: new Tensor(p.b.shape) };
+  // dxw: ∂L/∂(x W + b) and dhu: ∂L/∂(h U + b′), both (N, 3u); the direct path h(t−1) → h(t) is z ⊙ dh.
+  const dxw = new Tensor([N, u3]), dhu = new Tensor([N, u3]), dhDirect = new Tensor([N, u]);
+  const a = gates.data, hp = hPrev.data, hh = hUh.data, d = dh.data, dX = dxw.data, dH = dhu.data, dD = dhDirect.data;
+  for (let n = 0; n < N; n++) {
+    const q = n * u3;
+    for (let j = 0; j < u; j++) {
+      const k = n * u + j;
+      const z = a[q + j], r = a[q + u + j], cand = a[q + 2 * u + j];
+      // ∂L/∂z = dh ⊙ (h(t−1) − ĥ),  ∂L/∂ĥ = dh ⊙ (1 − z),  direct: ∂L/∂h(t−1) ∋ dh ⊙ z
+      const dz = d[k] * (hp[k] - cand);
+      const dcand = d[k] * (1 - z);
+      dD[k] = d[k] * z;
+      // through tanh: ∂L/∂(pre-activation of ĥ)
+      const dah = dcand * (1 - cand * cand);
+      // pre-activation of ĥ = x W_h + b_h + r ⊙ rec:  ∂/∂rec = r,  ∂/∂r = rec
+      const dr = dah * hh[k];
+      const daz = dz * z * (1 - z), dar = dr * r * (1 - r);
+      dX[q + j] = daz; dX[q + u + j] = dar; dX[q + 2 * u + j] = dah;
+      dH[q + j] = daz; dH[q + u + j] = dar; dH[q + 2 * u + j] = dah * r;
+    }
+  }
+  // ∂L/∂W += xᵀ dxw,  ∂L/∂U += h(t−1)ᵀ dhu,  ∂L/∂b += Σ_n dxw,  ∂L/∂b′ += Σ_n dhu
+  matmulAtB(x, dxw, g.W, true);
+  matmulAtB(hPrev, dhu, g.U, true);
+  const gb = g.b.data;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < u3; j++) {
+      gb[j] += dX[n * u3 + j];
+      gb[u3 + j] += dH[n * u3 + j];
+    }
+  }
+  // ∂L/∂x(t) = dxw Wᵀ,  ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
+  const dx = matmulABt(dxw, p.W);
+  const dhPrev = matmulABt(dhu, p.U);
+  const dp = dhPrev.data;
+  for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
+  return { dx, dhPrev, grads: g };
+}
+
+/** The reference: each gate on its own, entry by entry, in the equations above. Returns h(t). */
+export function gruStepNaive(p: GruParams, x: Tensor, hPrev: Tensor): Tensor {
+  const { F, u } = checkStep(p, x, hPrev);
+  const N = x.shape[0], u3 = 3 * u;
+  const h = new Tensor([N, u]);
+  // gate q ∈ {0: z, 1: r, 2: h}, unit j: the input part x W_q + b_q and the recurrent part h U_q + b′_q
+  const inPart = (n: number, q: number, j: number): number => {
+    let s = p.b.data[q * u + j];
+    for (let m = 0; m < F; m++) s += x.data[n * F + m] * p.W.data[m * u3 + q * u + j];
+    return s;
+  };
+  const recPart = (n: number, q: number, j: number): number => {
+    let s = p.b.data[u3 + q * u + j];
+    for (let m = 0; m < u; m++) s += hPrev.data[n * u + m] * p.U.data[m * u3 + q * u + j];
+    return s;
+  };
+  const sig = (v: number): number => 1 / (1 + Math.exp(-v));
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < u; j++) {
+      const z = sig(inPart(n, 0, j) + recPart(n, 0, j));
+      const r = sig(inPart(n, 1, j) + recPart(n, 1, j));
+      const cand = Math.tanh(inPart(n, 2, j) + r * recPart(n, 2, j));
+      h.data[n * u + j] = z * hPrev.data[n * u + j] + (1 - z) * cand;
+    }
+  }
+  return h;
+}
+
+/** The GRU as a cell for the BPTT loop. */
+export function gruCell(): Cell<GruParams, GruStepCache> {
+  return {
+    kind: "GRU",
+    hasCellState: false,
+    recurrentKey: "U",
+    dims: (p) => ({ F: p.W.shape[0], units: p.W.shape[1] / 3 }),
+    stepForward(p, x, prev) {
+      const { h, cache } = gruStepForward(p, x, prev.h);
+      return { state: { h }, cache };
+    },
+    stepBackward(dState, cache, grads) {
+      const { dx, dhPrev } = gruStepBackward(dState.h, cache, grads);
+      return { dx, dPrev: { h: dhPrev } };
+    },
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * The SimpleRNN cell: one hidden layer with a recurrent weight, in the lecture's notation.
+ *
+ * Lecture (column vectors):
+ *   z_h(t) = W_hx x(t) + W_hh h(t−1) + b_h,   h(t) = σ_h(z_h(t)).
+ * Here the batch is a matrix of ROW vectors, x(t): (N, F), h(t): (N, u), and the
+ * weights keep Keras's layout, kernel (F, u) and recurrent kernel (u, u), so
+ *   z_h(t) = x(t)·Whx + h(t−1)·Whh + bh,   with Whx = W_hxᵀ and Whh = W_hhᵀ.
+ * The output layer z_y(t) = W_yh h(t) + b_y is an ordinary Dense layer on top.
+ *
+ * σ_h is tanh (Keras's default), relu, sigmoid or linear.
+ */
+import { Tensor, matmul, matmulAtB, matmulABt, colSums, shapeStr } from "./matrix.ts";
+import { type ActivationCache, activationForward, activationBackward } from "./activations.ts";
+import type { Cell } from "./bptt.ts";
+
+export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
+export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
+
+export function checkRnnActivation(name: string, who: string): RnnActivation {
+  if (!(RNN_ACTIVATIONS as readonly string[]).includes(name)) throw new Error(`${who}: activation '${name}' is not supported; expected one of ${RNN_ACTIVATIONS.join(", ")}`);
+  return name as RnnActivation;
+}
+
+/** Whx: (F, u) = W_hxᵀ (Keras's kernel), Whh: (u, u) = W_hhᵀ (recurrent_kernel), bh: (u) (bias). */
+export type RnnParams = { Whx: Tensor; Whh: Tensor; bh: Tensor };
+
+export interface RnnStepCache {
+  p: RnnParams;
+  /** x(t): (N, F). */
+  x: Tensor;
+  /** h(t−1): (N, u). */
+  hPrev: Tensor;
+  /** z_h(t) and h(t) = σ_h(z_h(t)). */
+  act: ActivationCache;
+}
+
+function checkStep(p: RnnParams, x: Tensor, hPrev: Tensor): { F: number; u: number } {
+  const [F, u] = p.Whx.shape;
+  const who = `SimpleRNN(${u})`;
+  if (p.Whh.rank !== 2 || p.Whh.shape[0] !== u || p.Whh.shape[1] !== u) throw new Error(`${who}: Whh has shape ${shapeStr(p.Whh.shape)}, expected (${u}, ${u})`);
+  if (p.bh.size !== u) throw new Error(`${who}: bh has shape ${shapeStr(p.bh.shape)}, expected (${u},)`);
+  if (x.rank !== 2 || x.shape[1] !== F) throw new Error(`${who}: x(t) has shape ${shapeStr(x.shape)}, expected (N, ${F})`);
+  if (hPrev.rank !== 2 || hPrev.shape[0] !== x.shape[0] || hPrev.shape[1] !== u) throw new Error(`${who}: h(t−1) has shape ${shapeStr(hPrev.shape)}, expected (${x.shape[0]}, ${u})`);
+  return { F, u };
+}
+
+/** One step forward. x: (N, F), hPrev: (N, u) → h: (N, u). */
+export function rnnStepForward(p: RnnParams, x: Tensor, hPrev: Tensor, activation: RnnActivation = "tanh"): { h: Tensor; cache: RnnStepCache } {
+  const { u } = checkStep(p, x, hPrev);
+  // z_h(t) = W_hx x(t) + W_hh h(t−1) + b_h   (rows: x·Whx + hPrev·Whh + bh)
+  const zh = matmul(x, p.Whx);
+  matmul(hPrev, p.Whh, zh, true);
+  const z = zh.data, b = p.bh.data;
+  for (let r = 0; r < z.length; r += u) for (let j = 0; j < u; j++) z[r + j] += b[j];
+  // h(t) = σ_h(z_h(t))
+  const { out: h, cache: act } = activationForward(activation, zh);
+  return { h, cache: { p, x, hPrev, act } };
+}
+
+/**
+ * One step backward. dh: ∂L/∂h(t) (N, u), all of it (from above and from step t+1).
+ * Adds ∂L/∂Whx, ∂L/∂Whh, ∂L/∂bh of this step into `grads` (fresh zeros if omitted).
+ */
+export function rnnStepBackward(dh: Tensor, cache: RnnStepCache, grads?: RnnParams): { dx: Tensor; dhPrev: Tensor; grads: RnnParams } {
+  const { p, x, hPrev, act } = cache;
+  const g = grads ?? { Whx: new Tensor(p.Whx.shape), Whh: new Tensor(p.Whh.shape), bh: new Tensor(p.bh.shape) };
+  // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ σ_h'(z_h(t))
+  const dzh = activationBackward(dh, act);
+  // ∂L/∂W_hx += ∂L/∂z_h(t) x(t)ᵀ,  ∂L/∂W_hh += ∂L/∂z_h(t) h(t−1)ᵀ,  ∂L/∂b_h += ∂L/∂z_h(t)   (transposed here)
+  matmulAtB(x, dzh, g.Whx, true);
+  matmulAtB(hPrev, dzh, g.Whh, true);
+  colSums(dzh, g.bh);
+  // ∂L/∂x(t) = W_hxᵀ ∂L/∂z_h(t),  ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
+  const dx = matmulABt(dzh, p.Whx);
+  const dhPrev = matmulABt(dzh, p.Whh);
+  return { dx, dhPrev, grads: g };
+}
+
+/**
+ * The reference: the lecture's equation entry by entry, with W_hx(j, f) = Whx(f, j)
+ * and W_hh(j, k) = Whh(k, j). Returns h(t) (N, u).
+ */
+export function rnnStepNaive(p: RnnParams, x: Tensor, hPrev: Tensor, activation: RnnActivation = "tanh"): Tensor {
+  const { F, u } = checkStep(p, x, hPrev);
+  const N = x.shape[0];
+  const h = new Tensor([N, u]);
+  const sigma = (z: number): number =>
+    activation === "tanh" ? Math.tanh(z) : activation === "relu" ? Math.max(0, z) : activation === "sigmoid" ? 1 / (1 + Math.exp(-z)) : z;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < u; j++) {
+      // z_h,j = Σ_f W_hx(j, f) x_f + Σ_k W_hh(j, k) h_k(t−1) + b_h,j
+      let z = p.bh.data[j];
+      for (let f = 0; f < F; f++) z += p.Whx.data[f * u + j] * x.data[n * F + f];
+      for (let k = 0; k < u; k++) z += p.Whh.data[k * u + j] * hPrev.data[n * u + k];
+      h.data[n * u + j] = sigma(z);
+    }
+  }
+  return h;
+}
+
+/** The SimpleRNN as a cell for the BPTT loop. */
+export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParams, RnnStepCache> {
+  checkRnnActivation(activation, "simpleRnnCell");
+  return {
+    kind: "SimpleRNN",
+    hasCellState: false,
+    recurrentKey: "Whh",
+    dims: (p) => ({ F: p.Whx.shape[0], units: p.Whx.shape[1] }),
+    stepForward(p, x, prev) {
+      const { h, cache } = rnnStepForward(p, x, prev.h, activation);
+      return { state: { h }, cache };
+    },
+    stepBackward(dState, cache, grads) {
+      const { dx, dhPrev } = rnnStepBackward(dState.h, cache, grads);
+      return { dx, dPrev: { h: dhPrev } };
+    },
+  };
+}

@@ -26,6 +26,8 @@ export interface SequenceGradCheckOptions {
 export interface SequenceGradCheck {
   /** The relative error (relError) for each checked tensor: the weights by name, "x", "h0", "c0". */
   errors: Record<string, number>;
+  /** max |numerical gradient| for each checked tensor: a check of zeros against zeros proves nothing. */
+  maxAbs: Record<string, number>;
   maxRelError: number;
 }
 
@@ -79,9 +81,15 @@ export function sequenceGradCheck<P extends CellParams, C>(cell: Cell<P, C>, par
 
   const r = bpttBackward(cell, params, fwd0, returnSequences ? { dhs: G, truncate } : { dhT: G, truncate });
   const errors: Record<string, number> = {};
-  for (const key of Object.keys(params)) errors[key] = relError(r.grads[key], numericalGradient(objective, params[key], h));
-  errors.x = relError(r.dx, numericalGradient(objective, x, h));
-  if (init.h0) errors.h0 = relError(r.dh0, numericalGradient(objective, init.h0, h));
-  if (init.c0 && r.dc0) errors.c0 = relError(r.dc0, numericalGradient(objective, init.c0, h));
-  return { errors, maxRelError: Math.max(...Object.values(errors)) };
+  const maxAbs: Record<string, number> = {};
+  const check = (name: string, analytic: Tensor, x: Tensor): void => {
+    const numeric = numericalGradient(objective, x, h);
+    errors[name] = relError(analytic, numeric);
+    maxAbs[name] = numeric.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  };
+  for (const key of Object.keys(params)) check(key, r.grads[key], params[key]);
+  check("x", r.dx, x);
+  if (init.h0) check("h0", r.dh0, init.h0);
+  if (init.c0 && r.dc0) check("c0", r.dc0, init.c0);
+  return { errors, maxAbs, maxRelError: Math.max(...Object.values(errors)) };
 }

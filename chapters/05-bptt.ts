@@ -156,7 +156,7 @@ runChapter({
       ["∂L/∂W_hh", tb.grads.Whh, tb2.grads.Whh],
       ["∂L/∂b_h", tb.grads.bh, tb2.grads.bh],
       ["∂L/∂x(t)", tb.dx, tb2.dx],
-      ["∂L/∂h(0)", tb.dh0, tb2.dh0],
+      ["∂L/∂h(0)", tb.dh0 as Tensor, tb2.dh0 as Tensor],
     ];
     const ratioRows = pairs.map(([name, a, b]) => {
       let lo = Infinity, hi = -Infinity;
@@ -168,7 +168,7 @@ runChapter({
       }
       return [name, lo.toFixed(12), hi.toFixed(12)];
     });
-    const allNorm = (r: typeof tb) => Math.hypot(frobeniusNorm(r.grads.Whx), frobeniusNorm(r.grads.Whh), frobeniusNorm(r.grads.bh), frobeniusNorm(r.dx), frobeniusNorm(r.dh0));
+    const allNorm = (r: typeof tb) => Math.hypot(frobeniusNorm(r.grads.Whx), frobeniusNorm(r.grads.Whh), frobeniusNorm(r.grads.bh), frobeniusNorm(r.dx), frobeniusNorm(r.dh0 as Tensor));
     const linearityRatio = allNorm(tb2) / allNorm(tb);
     io.print(
       "== The backward pass is linear",

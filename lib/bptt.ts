@@ -54,9 +54,17 @@ export interface Cell<P extends CellParams, C> {
   /**
    * dState: ∂L/∂h(t) [and ∂L/∂c(t)], everything that reaches step t → dx: ∂L/∂x(t) and
    * dPrev: ∂L/∂h(t−1) [and ∂L/∂c(t−1)] through this step. Adds (+=) the step's weight
-   * gradients into `grads`; changes nothing else.
+   * gradients into `grads`; changes nothing else. With needPrev = false, ∂L/∂h(t−1) is not
+   * computed (dPrev is null): at t = 1 when nobody wants the initial state's gradient.
    */
-  stepBackward(dState: CellState, cache: C, grads: P): { dx: Tensor; dPrev: CellState };
+  stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
+}
+
+/** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
+export function isZeroState(h: Tensor): boolean {
+  const d = h.data;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
 }
 
 /** Zero tensors with the shapes of a cell's weights: where the gradients accumulate. */
@@ -158,6 +166,8 @@ export interface BpttBackwardOptions {
   clipNorm?: number;
   /** Keep each step's own weight gradients (stepGrads); costs one set of zero tensors per step. */
   recordSteps?: boolean;
+  /** Compute ∂L/∂h(0) (and ∂L/∂c(0)); default true. A layer whose initial state is a constant turns it off. */
+  initialStateGrad?: boolean;
 }
 
 export interface BpttResult<P> {
@@ -165,8 +175,8 @@ export interface BpttResult<P> {
   dx: Tensor;
   /** ∂L/∂(each weight), summed over all time steps (and clipped if asked). */
   grads: P;
-  /** ∂L/∂h(0), shaped like the given h0: (u,) summed over the batch for a shared state, else (N, u). */
-  dh0: Tensor;
+  /** ∂L/∂h(0), shaped like the given h0: (u,) summed over the batch for a shared state, else (N, u); null if not asked for. */
+  dh0: Tensor | null;
   /** ∂L/∂c(0), likewise, for a cell with a cell state; otherwise null. */
   dc0: Tensor | null;
   /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t). */
@@ -181,7 +191,7 @@ export interface BpttResult<P> {
 }
 
 /** ∂L/∂h(0) in the shape of the given initial state: summed over the batch for a shared (u,) state. */
-function initialStateGrad(d: Tensor, shape: number[] | null): Tensor {
+function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
   if (shape === null || shape.length === 2) return d;
   const [N, u] = d.shape;
   const out = new Tensor([u]);
@@ -193,7 +203,7 @@ function initialStateGrad(d: Tensor, shape: number[] | null): Tensor {
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
   const [N, T, u] = fwd.hs.shape;
   const who = `${cell.kind}(${u}) backward`;
-  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false } = opts;
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
   if (dcT) {
@@ -209,14 +219,14 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
   const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
 
   // ∂L/∂h(T) and ∂L/∂c(T) from beyond the last step.
-  let dhNext = dhT ? dhT.clone() : new Tensor([N, u]);
+  let dhNext: Tensor | null = dhT ? dhT.clone() : new Tensor([N, u]);
   let dcNext = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : undefined;
   const stack = [...fwd.stack]; // popped below; the forward result stays intact for another backward pass
 
   for (let t = T - 1; t >= 0; t--) {
     const cache = stack.pop() as C;
     // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
-    const dh = dhNext;
+    const dh = dhNext as Tensor;
     if (dhs) {
       const d = dh.data, g = dhs.data;
       for (let n = 0; n < N; n++) {
@@ -228,7 +238,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
     const into = stepGrads ? zerosLikeParams(params) : grads;
-    const { dx: dxt, dPrev } = cell.stepBackward({ h: dh, c: dcNext }, cache, into);
+    const { dx: dxt, dPrev } = cell.stepBackward({ h: dh, c: dcNext }, cache, into, t > 0 || initialStateGrad);
     if (stepGrads && stepGradNorms) {
       // step 3, visibly: the derivatives at the different times are added together for each weight
       stepGrads[t] = into;
@@ -237,8 +247,8 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     }
     setTimeStep(dx, t, dxt);
 
-    dhNext = dPrev.h;
-    dcNext = dPrev.c;
+    dhNext = dPrev ? dPrev.h : null;
+    dcNext = dPrev ? dPrev.c : undefined;
     // Truncation: the state entering a chunk is a constant of the truncated objective.
     if (truncate !== undefined && t > 0 && t % truncate === 0) {
       dhNext = new Tensor([N, u]);
@@ -246,13 +256,13 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     }
   }
 
-  let dh0 = initialStateGrad(dhNext, fwd.h0Shape);
-  let dc0 = dcNext ? initialStateGrad(dcNext, fwd.c0Shape) : null;
+  let dh0 = dhNext ? initialStateShaped(dhNext, fwd.h0Shape) : null;
+  let dc0 = dcNext ? initialStateShaped(dcNext, fwd.c0Shape) : null;
 
   // Clipping by global norm, over the weights and a learned (shared) initial state.
   const keys = Object.keys(grads);
-  const learnedH0 = fwd.h0Shape?.length === 1, learnedC0 = fwd.c0Shape?.length === 1 && dc0 !== null;
-  const all = [...keys.map((k) => grads[k]), ...(learnedH0 ? [dh0] : []), ...(learnedC0 ? [dc0 as Tensor] : [])];
+  const learnedH0 = fwd.h0Shape?.length === 1 && dh0 !== null, learnedC0 = fwd.c0Shape?.length === 1 && dc0 !== null;
+  const all = [...keys.map((k) => grads[k]), ...(learnedH0 ? [dh0 as Tensor] : []), ...(learnedC0 ? [dc0 as Tensor] : [])];
   let gradNormBefore = globalNorm(all), gradNormAfter = gradNormBefore;
   if (clipNorm !== undefined) {
     const c = clipByGlobalNorm(all, clipNorm);
@@ -311,6 +321,7 @@ export function stepJacobians<P extends CellParams, C>(cell: Cell<P, C>, params:
     }
     const { cache } = cell.stepForward(params, xs, cell.hasCellState ? { h: hp, c: cp } : { h: hp });
     const { dPrev } = cell.stepBackward(cell.hasCellState ? { h: eh, c: ec } : { h: eh }, cache, zerosLikeParams(params));
+    if (!dPrev) throw new Error(`stepJacobians: ${cell.kind}'s backward step returned no ∂L/∂h(t−1)`);
     if (!cell.hasCellState) {
       Js.push(dPrev.h);
     } else {

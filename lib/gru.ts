@@ -12,7 +12,7 @@
  */
 import { Tensor, matmul, matmulAtB, matmulABt, shapeStr } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import type { Cell } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 /** W: (F, 3u), U: (u, 3u), b: (2, 3u) = [input bias; recurrent bias]; gates packed z, r, h. */
 export type GruParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -73,8 +73,9 @@ export function gruStepForward(p: GruParams, x: Tensor, hPrev: Tensor): { h: Ten
 /**
  * One step backward. dh: ∂L/∂h(t) reaching step t (N, u).
  * Adds this step's ∂L/∂W, ∂L/∂U, ∂L/∂b into `grads` (fresh zeros if omitted).
+ * With needPrev = false, ∂L/∂h(t−1) is not computed (null).
  */
-export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruParams): { dx: Tensor; dhPrev: Tensor; grads: GruParams } {
+export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruParams, needPrev = true): { dx: Tensor; dhPrev: Tensor | null; grads: GruParams } {
   const { p, x, hPrev, gates, hUh } = cache;
   const [N, u] = hPrev.shape, u3 = 3 * u;
   if (dh.size !== N * u) throw new Error(`GRU(${u}) backward: dh has shape ${shapeStr(dh.shape)}, expected (${N}, ${u})`);
@@ -102,7 +103,7 @@ export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruPara
   }
   // ∂L/∂W += xᵀ dxw,  ∂L/∂U += h(t−1)ᵀ dhu,  ∂L/∂b += Σ_n dxw,  ∂L/∂b′ += Σ_n dhu
   matmulAtB(x, dxw, g.W, true);
-  matmulAtB(hPrev, dhu, g.U, true);
+  if (!isZeroState(hPrev)) matmulAtB(hPrev, dhu, g.U, true);
   const gb = g.b.data;
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < u3; j++) {
@@ -112,6 +113,7 @@ export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruPara
   }
   // ∂L/∂x(t) = dxw Wᵀ,  ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
   const dx = matmulABt(dxw, p.W);
+  if (!needPrev) return { dx, dhPrev: null, grads: g };
   const dhPrev = matmulABt(dhu, p.U);
   const dp = dhPrev.data;
   for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
@@ -157,9 +159,9 @@ export function gruCell(): Cell<GruParams, GruStepCache> {
       const { h, cache } = gruStepForward(p, x, prev.h);
       return { state: { h }, cache };
     },
-    stepBackward(dState, cache, grads) {
-      const { dx, dhPrev } = gruStepBackward(dState.h, cache, grads);
-      return { dx, dPrev: { h: dhPrev } };
+    stepBackward(dState, cache, grads, needPrev = true) {
+      const { dx, dhPrev } = gruStepBackward(dState.h, cache, grads, needPrev);
+      return { dx, dPrev: dhPrev ? { h: dhPrev } : null };
     },
   };
 }

@@ -18,7 +18,7 @@
  */
 import { Tensor, matmul, matmulAtB, matmulABt, colSums, shapeStr } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import type { Cell } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
 export type LstmParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -55,7 +55,7 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
   const N = x.shape[0], u4 = 4 * u;
   // z = x W + h(t−1) U + b for all four gates at once: (N, 4u)
   const gates = matmul(x, p.W);
-  matmul(hPrev, p.U, gates, true);
+  if (!isZeroState(hPrev)) matmul(hPrev, p.U, gates, true); // h(0) = 0 adds nothing
   const a = gates.data, b = p.b.data;
   const h = new Tensor([N, u]), c = new Tensor([N, u]), tanhC = new Tensor([N, u]);
   const hd = h.data, cd = c.data, td = tanhC.data, cp = cPrev.data;
@@ -83,8 +83,9 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
 /**
  * One step backward. dh, dc: ∂L/∂h(t) and ∂L/∂c(t) reaching step t (N, u).
  * Adds this step's ∂L/∂W, ∂L/∂U, ∂L/∂b into `grads` (fresh zeros if omitted).
+ * With needPrev = false, ∂L/∂h(t−1) is not computed (null).
  */
-export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, grads?: LstmParams): { dx: Tensor; dhPrev: Tensor; dcPrev: Tensor; grads: LstmParams } {
+export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, grads?: LstmParams, needPrev = true): { dx: Tensor; dhPrev: Tensor | null; dcPrev: Tensor; grads: LstmParams } {
   const { p, x, hPrev, cPrev, gates, tanhC } = cache;
   const [N, u] = hPrev.shape, u4 = 4 * u;
   if (dh.size !== N * u || dc.size !== N * u) throw new Error(`LSTM(${u}) backward: dh ${shapeStr(dh.shape)} and dc ${shapeStr(dc.shape)} must be (${N}, ${u})`);
@@ -111,11 +112,11 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
   }
   // ∂L/∂W += xᵀ dz,  ∂L/∂U += h(t−1)ᵀ dz,  ∂L/∂b += Σ_n dz
   matmulAtB(x, dz, g.W, true);
-  matmulAtB(hPrev, dz, g.U, true);
+  if (!isZeroState(hPrev)) matmulAtB(hPrev, dz, g.U, true);
   colSums(dz, g.b);
   // ∂L/∂x(t) = dz Wᵀ,  ∂L/∂h(t−1) = dz Uᵀ
   const dx = matmulABt(dz, p.W);
-  const dhPrev = matmulABt(dz, p.U);
+  const dhPrev = needPrev ? matmulABt(dz, p.U) : null;
   return { dx, dhPrev, dcPrev, grads: g };
 }
 
@@ -156,10 +157,10 @@ export function lstmCell(): Cell<LstmParams, LstmStepCache> {
       const { h, c, cache } = lstmStepForward(p, x, prev.h, prev.c);
       return { state: { h, c }, cache };
     },
-    stepBackward(dState, cache, grads) {
+    stepBackward(dState, cache, grads, needPrev = true) {
       const dc = dState.c ?? new Tensor(dState.h.shape);
-      const { dx, dhPrev, dcPrev } = lstmStepBackward(dState.h, dc, cache, grads);
-      return { dx, dPrev: { h: dhPrev, c: dcPrev } };
+      const { dx, dhPrev, dcPrev } = lstmStepBackward(dState.h, dc, cache, grads, needPrev);
+      return { dx, dPrev: dhPrev ? { h: dhPrev, c: dcPrev } : null };
     },
   };
 }

@@ -119,9 +119,11 @@ abstract class Recurrent<P extends CellParams, C> implements Layer<RecurrentCach
     const [N, T, u] = cache.fwd.hs.shape;
     const want = this.returnSequences ? [N, T, u] : [N, u];
     if (dOut.rank !== want.length || dOut.shape.some((d, i) => d !== want[i])) throw new Error(`${this.who} backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr(want)}`);
-    const r = bpttBackward(this.cell, w, cache.fwd, this.returnSequences ? { dhs: dOut, truncate: this.truncate } : { dhT: dOut, truncate: this.truncate });
+    // A constant zero initial state needs no gradient: BPTT stops at t = 1.
+    const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState };
+    const r = bpttBackward(this.cell, w, cache.fwd, this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut });
     const grads: Tensor[] = this.kerasNames.map(([k]) => r.grads[k]);
-    if (this.h0) grads.push(r.dh0);
+    if (this.h0) grads.push(r.dh0 as Tensor);
     if (this.c0) grads.push(r.dc0 as Tensor);
     return { dX: r.dx, grads };
   }

@@ -12,7 +12,7 @@
  */
 import { Tensor, matmul, matmulAtB, matmulABt, colSums, shapeStr } from "./matrix.ts";
 import { type ActivationCache, activationForward, activationBackward } from "./activations.ts";
-import type { Cell } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -50,7 +50,7 @@ export function rnnStepForward(p: RnnParams, x: Tensor, hPrev: Tensor, activatio
   const { u } = checkStep(p, x, hPrev);
   // z_h(t) = W_hx x(t) + W_hh h(t−1) + b_h   (rows: x·Whx + hPrev·Whh + bh)
   const zh = matmul(x, p.Whx);
-  matmul(hPrev, p.Whh, zh, true);
+  if (!isZeroState(hPrev)) matmul(hPrev, p.Whh, zh, true); // h(0) = 0 adds nothing
   const z = zh.data, b = p.bh.data;
   for (let r = 0; r < z.length; r += u) for (let j = 0; j < u; j++) z[r + j] += b[j];
   // h(t) = σ_h(z_h(t))
@@ -61,19 +61,20 @@ export function rnnStepForward(p: RnnParams, x: Tensor, hPrev: Tensor, activatio
 /**
  * One step backward. dh: ∂L/∂h(t) (N, u), all of it (from above and from step t+1).
  * Adds ∂L/∂Whx, ∂L/∂Whh, ∂L/∂bh of this step into `grads` (fresh zeros if omitted).
+ * With needPrev = false, ∂L/∂h(t−1) is not computed (null).
  */
-export function rnnStepBackward(dh: Tensor, cache: RnnStepCache, grads?: RnnParams): { dx: Tensor; dhPrev: Tensor; grads: RnnParams } {
+export function rnnStepBackward(dh: Tensor, cache: RnnStepCache, grads?: RnnParams, needPrev = true): { dx: Tensor; dhPrev: Tensor | null; grads: RnnParams } {
   const { p, x, hPrev, act } = cache;
   const g = grads ?? { Whx: new Tensor(p.Whx.shape), Whh: new Tensor(p.Whh.shape), bh: new Tensor(p.bh.shape) };
   // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ σ_h'(z_h(t))
   const dzh = activationBackward(dh, act);
   // ∂L/∂W_hx += ∂L/∂z_h(t) x(t)ᵀ,  ∂L/∂W_hh += ∂L/∂z_h(t) h(t−1)ᵀ,  ∂L/∂b_h += ∂L/∂z_h(t)   (transposed here)
   matmulAtB(x, dzh, g.Whx, true);
-  matmulAtB(hPrev, dzh, g.Whh, true);
+  if (!isZeroState(hPrev)) matmulAtB(hPrev, dzh, g.Whh, true);
   colSums(dzh, g.bh);
   // ∂L/∂x(t) = W_hxᵀ ∂L/∂z_h(t),  ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
   const dx = matmulABt(dzh, p.Whx);
-  const dhPrev = matmulABt(dzh, p.Whh);
+  const dhPrev = needPrev ? matmulABt(dzh, p.Whh) : null;
   return { dx, dhPrev, grads: g };
 }
 
@@ -111,9 +112,9 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       const { h, cache } = rnnStepForward(p, x, prev.h, activation);
       return { state: { h }, cache };
     },
-    stepBackward(dState, cache, grads) {
-      const { dx, dhPrev } = rnnStepBackward(dState.h, cache, grads);
-      return { dx, dPrev: { h: dhPrev } };
+    stepBackward(dState, cache, grads, needPrev = true) {
+      const { dx, dhPrev } = rnnStepBackward(dState.h, cache, grads, needPrev);
+      return { dx, dPrev: dhPrev ? { h: dhPrev } : null };
     },
   };
 }

@@ -7,6 +7,7 @@ import { type RnnParams, simpleRnnCell, rnnStepForward } from "../lib/rnn.ts";
 import { type LstmParams, lstmCell } from "../lib/lstm.ts";
 import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms } from "../lib/bptt.ts";
 import { RHOS, gradientFlowSetup, gradientFlowRun } from "../chapters/_shared/bptt-experiment.ts";
+import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
 import { randn, assertThrowsMatching } from "./_helpers.ts";
 
 function rnnParams(F: number, u: number, rng: Rng): RnnParams {
@@ -52,9 +53,31 @@ test("a second backward pass over the same forward pass gives bit-identical resu
   assert.is(fwd.stack.length, 4, "the forward result's stack is untouched");
   for (const k of ["W", "U", "b"] as const) sameTensor(a.grads[k], b.grads[k], k);
   sameTensor(a.dx, b.dx, "dx");
-  sameTensor(a.dh0, b.dh0, "dh0");
+  sameTensor(a.dh0 as Tensor, b.dh0 as Tensor, "dh0");
   sameTensor(a.dc0 as Tensor, b.dc0 as Tensor, "dc0");
   assert.equal(a.dLdhNorms, b.dLdhNorms);
+});
+
+test("a zero h(0) (the default): the skipped products change nothing; initialStateGrad = false leaves ∂L/∂h(0) out and nothing else", () => {
+  const rng = new Rng(9);
+  const cell = lstmCell();
+  const p: LstmParams = { W: randn([2, 12], rng, 0.5), U: randn([3, 12], rng, 0.5), b: randn([12], rng, 0.3) };
+  const x = randn([2, 4, 2], rng), dhs = randn([2, 4, 3], rng);
+  const fwd = bpttForward(cell, p, x);
+  const all = bpttBackward(cell, p, fwd, { dhs });
+  const noH0 = bpttBackward(cell, p, fwd, { dhs, initialStateGrad: false });
+  assert.is(noH0.dh0, null);
+  assert.is(noH0.dc0, null);
+  assert.ok(all.dh0 !== null && frobeniusNorm(all.dh0) > 1e-6);
+  for (const k of ["W", "U", "b"] as const) sameTensor(noH0.grads[k], all.grads[k], k);
+  sameTensor(noH0.dx, all.dx, "dx");
+  // with h(0) = 0 the result is the same as with an explicit h(0) that is zero only up to a tiny entry
+  const tiny = new Tensor([2, 3]);
+  tiny.data[0] = 1e-300;
+  const t = bpttBackward(cell, p, bpttForward(cell, p, x, { h0: tiny, c0: new Tensor([2, 3]) }), { dhs });
+  for (const k of ["W", "U", "b"] as const) for (let i = 0; i < p[k].size; i++) assert.ok(Math.abs(t.grads[k].data[i] - all.grads[k].data[i]) < 1e-14, k);
+  const r = sequenceGradCheck(cell, p, x); // no initial state given: zeros
+  assert.ok(r.maxRelError < 1e-7, JSON.stringify(r.errors));
 });
 
 test("the backward pass is linear: doubling ∂L/∂h from above doubles every gradient", () => {
@@ -65,7 +88,7 @@ test("the backward pass is linear: doubling ∂L/∂h from above doubles every g
   const fwd = bpttForward(cell, p, x, { h0: randn([4], rng) });
   const one = bpttBackward(cell, p, fwd, { dhs });
   const two = bpttBackward(cell, p, fwd, { dhs: new Tensor(dhs.shape, dhs.data.map((v) => 2 * v)) });
-  const pairs: [Tensor, Tensor][] = [[one.grads.Whx, two.grads.Whx], [one.grads.Whh, two.grads.Whh], [one.grads.bh, two.grads.bh], [one.dx, two.dx], [one.dh0, two.dh0]];
+  const pairs: [Tensor, Tensor][] = [[one.grads.Whx, two.grads.Whx], [one.grads.Whh, two.grads.Whh], [one.grads.bh, two.grads.bh], [one.dx, two.dx], [one.dh0 as Tensor, two.dh0 as Tensor]];
   for (const [a, b] of pairs) for (let i = 0; i < a.size; i++) assert.ok(Math.abs(b.data[i] - 2 * a.data[i]) <= 1e-15 * Math.abs(a.data[i]) * 4 + 1e-300);
   one.dLdhNorms.forEach((n, t) => assert.ok(Math.abs(two.dLdhNorms[t] / n - 2) < 1e-14));
 });
@@ -98,7 +121,7 @@ test("clipping by global norm: the norm becomes the threshold, the direction is 
   const fwd = bpttForward(cell, p, x, { h0 });
   const raw = bpttBackward(cell, p, fwd, { dhs });
   const c = bpttBackward(cell, p, fwd, { dhs, clipNorm: 0.5 });
-  const flat = (r: typeof raw) => [...r.grads.Whx.data, ...r.grads.Whh.data, ...r.grads.bh.data, ...r.dh0.data];
+  const flat = (r: typeof raw) => [...r.grads.Whx.data, ...r.grads.Whh.data, ...r.grads.bh.data, ...(r.dh0 as Tensor).data];
   const a = flat(raw), b = flat(c);
   const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   assert.ok(c.gradNormBefore > 0.5);
@@ -120,11 +143,11 @@ test("a learned initial state (u,) gets the batch sum of the per-sequence gradie
   for (let n = 0; n < 3; n++) h0N.data.set(h0.data, n * 3);
   const shared = bpttBackward(cell, p, bpttForward(cell, p, x, { h0 }), { dhs });
   const perSeq = bpttBackward(cell, p, bpttForward(cell, p, x, { h0: h0N }), { dhs });
-  assert.equal(shared.dh0.shape, [3]);
-  assert.equal(perSeq.dh0.shape, [3, 3]);
+  assert.equal(shared.dh0!.shape, [3]);
+  assert.equal(perSeq.dh0!.shape, [3, 3]);
   for (let j = 0; j < 3; j++) {
-    const s = perSeq.dh0.get(0, j) + perSeq.dh0.get(1, j) + perSeq.dh0.get(2, j);
-    assert.ok(Math.abs(shared.dh0.data[j] - s) < 1e-14);
+    const s = perSeq.dh0!.get(0, j) + perSeq.dh0!.get(1, j) + perSeq.dh0!.get(2, j);
+    assert.ok(Math.abs(shared.dh0!.data[j] - s) < 1e-14);
   }
 });
 

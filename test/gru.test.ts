@@ -47,7 +47,7 @@ test("GRU step: backward matches centred differences for x, h(t−1), W, U and b
   const g = gruStepBackward(dh, cache);
   const f = () => weighted(gruStepForward(p, x, h).h, dh);
   assertGrad("x", f, x, g.dx);
-  assertGrad("hPrev", f, h, g.dhPrev);
+  assertGrad("hPrev", f, h, g.dhPrev as Tensor);
   assertGrad("W", f, p.W, g.grads.W);
   assertGrad("U", f, p.U, g.grads.U);
   assertGrad("b", f, p.b, g.grads.b);

@@ -50,7 +50,7 @@ test("LSTM step: backward matches centred differences for x, h(t−1), c(t−1),
     return weighted(s.h, dh) + weighted(s.c, dc);
   };
   assertGrad("x", f, x, g.dx);
-  assertGrad("hPrev", f, h, g.dhPrev);
+  assertGrad("hPrev", f, h, g.dhPrev as Tensor);
   assertGrad("cPrev", f, c, g.dcPrev);
   assertGrad("W", f, p.W, g.grads.W);
   assertGrad("U", f, p.U, g.grads.U);

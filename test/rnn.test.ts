@@ -30,7 +30,7 @@ for (const act of RNN_ACTIVATIONS) {
     const { dx, dhPrev, grads } = rnnStepBackward(dh, cache);
     const f = () => weighted(rnnStepForward(p, x, hPrev, act).h, dh);
     assertGrad("x", f, x, dx);
-    assertGrad("hPrev", f, hPrev, dhPrev);
+    assertGrad("hPrev", f, hPrev, dhPrev as Tensor);
     assertGrad("Whx", f, p.Whx, grads.Whx);
     assertGrad("Whh", f, p.Whh, grads.Whh);
     assertGrad("bh", f, p.bh, grads.bh);

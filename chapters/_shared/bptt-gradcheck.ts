@@ -89,7 +89,7 @@ export function sequenceGradCheck<P extends CellParams, C>(cell: Cell<P, C>, par
   };
   for (const key of Object.keys(params)) check(key, r.grads[key], params[key]);
   check("x", r.dx, x);
-  if (init.h0) check("h0", r.dh0, init.h0);
+  if (init.h0 && r.dh0) check("h0", r.dh0, init.h0);
   if (init.c0 && r.dc0) check("c0", r.dc0, init.c0);
   return { errors, maxAbs, maxRelError: Math.max(...Object.values(errors)) };
 }

@@ -392,4 +392,11 @@ export class Conv2D implements Layer<Conv2DLayerCache> {
     const { dX, dW, db } = conv2dBackward(dZ, cache.conv);
     return { dX: dX!, grads: db ? [dW, db] : [dW] };
   }
+
+  /** backward without dX = col2im(dZ·Kᵀ), for the first layer of a model. */
+  paramGradients(dOut: Tensor, cache: Conv2DLayerCache): Tensor[] {
+    const dZ = cache.act ? activationBackward(dOut, cache.act) : dOut;
+    const { dW, db } = conv2dBackward(dZ, cache.conv, false);
+    return db ? [dW, db] : [dW];
+  }
 }

@@ -53,30 +53,26 @@ export function maxPoolForward(x: Tensor, poolSize: number | readonly [number, n
   const { N, H, W, C, kh, kw, sh, sw, padTop, padLeft, Ho, Wo } = g;
   const out = new Tensor([N, Ho, Wo, C]);
   const switches = new Int32Array(out.size);
-  const xd = x.data, yd = out.data;
+  const xd = x.data, yd = out.data, rowStride = W * C;
+  let o = 0;
   for (let n = 0; n < N; n++) {
     for (let i = 0; i < Ho; i++) {
+      // the window's rows p0..p1-1 and columns q0..q1-1, clipped to the image ('same' padding)
       const p0 = Math.max(0, i * sh - padTop), p1 = Math.min(H, i * sh - padTop + kh);
-      for (let j = 0; j < Wo; j++) {
+      for (let j = 0; j < Wo; j++, o += C) {
         const q0 = Math.max(0, j * sw - padLeft), q1 = Math.min(W, j * sw - padLeft + kw);
-        const o = ((n * Ho + i) * Wo + j) * C;
-        // Start every channel at the window's first pixel, then let the others challenge it.
-        const first = ((n * H + p0) * W + q0) * C;
+        const start = ((n * H + p0) * W + q0) * C;
         for (let c = 0; c < C; c++) {
-          yd[o + c] = xd[first + c];
-          switches[o + c] = first + c;
-        }
-        for (let p = p0; p < p1; p++) {
-          for (let q = q0; q < q1; q++) {
-            const src = ((n * H + p) * W + q) * C;
-            for (let c = 0; c < C; c++) {
-              const v = xd[src + c];
-              if (v > yd[o + c]) {
-                yd[o + c] = v;
-                switches[o + c] = src + c;
-              }
+          // a: the index of the largest value seen so far, starting at the window's first pixel
+          let a = start + c;
+          for (let p = p0, row = a; p < p1; p++, row += rowStride) {
+            for (let q = q0, k = row; q < q1; q++, k += C) {
+              // a ← k if x[k] > x[a], written without a branch: on data a branch mispredicts often.
+              a += +(xd[k] > xd[a]) * (k - a);
             }
           }
+          yd[o + c] = xd[a];
+          switches[o + c] = a;
         }
       }
     }

@@ -43,6 +43,12 @@ export interface Layer<C = unknown> {
   forward(x: Tensor, ctx: ForwardContext): { out: Tensor; cache: C };
   /** dOut: ∂L/∂out → dX: ∂L/∂x and grads[i]: ∂L/∂params()[i]. */
   backward(dOut: Tensor, cache: C): { dX: Tensor; grads: Tensor[] };
+  /**
+   * Optional: the grads of `backward` alone, skipping ∂L/∂x. The model calls
+   * it on its first layer, whose input is the data (for Conv2D, dX is a third
+   * of the backward pass).
+   */
+  paramGradients?(dOut: Tensor, cache: C): Tensor[];
 }
 
 /** Keras's count of a layer's weights. */

@@ -192,7 +192,13 @@ export class Sequential {
     // 3. backward through the layers in reverse
     const perLayer: Tensor[][] = new Array(this.layers.length);
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      const { dX, grads } = this.layers[i].backward(d, caches[i]);
+      const layer = this.layers[i];
+      // The first layer's ∂L/∂x is a gradient with respect to the data: not needed.
+      if (i === 0 && layer.paramGradients) {
+        perLayer[i] = layer.paramGradients(d, caches[i]);
+        break;
+      }
+      const { dX, grads } = layer.backward(d, caches[i]);
       perLayer[i] = grads;
       d = dX;
     }

@@ -22,7 +22,7 @@
  * Shapes: x (N, T, F), h(t) (N, u). Time steps are 1..T in comments (as in the
  * lecture) and 0..T−1 as array indices.
  */
-import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
+import { Tensor, matmul, matmulABt, transpose, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
 
 // ---------------------------------------------------------------- the cell interface
@@ -58,6 +58,16 @@ export interface Cell<P extends CellParams, C> {
    * computed (dPrev is null): at t = 1 when nobody wants the initial state's gradient.
    */
   stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
+}
+
+/**
+ * dZ·Wᵀ (dZ: (N, m), W: (n, m) → (N, n)): the product each backward step needs for ∂L/∂x(t)
+ * and ∂L/∂h(t−1). For a small batch it is computed as (W·dZᵀ)ᵀ: matmul's i-k-j kernel then
+ * reads the large W once, where matmulABt's dot products read it once per pair of rows of dZ.
+ */
+export function timesTransposed(dZ: Tensor, W: Tensor): Tensor {
+  if (dZ.rank === 2 && dZ.shape[0] <= 32 && W.size > 16384) return transpose(matmul(W, transpose(dZ)));
+  return matmulABt(dZ, W);
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
@@ -185,7 +195,10 @@ export interface BpttResult<P> {
   stepGrads: P[] | null;
   /** With recordSteps: ‖contribution of step t to ∂L/∂W_hh‖ (the recurrent weight) for t = 1..T. */
   stepGradNorms: number[] | null;
-  /** The global gradient norm over the weights (and a learned h0, c0) before and after clipping. */
+  /**
+   * The global gradient norm over the weights (and a learned h0, c0) before and after clipping;
+   * computed with clipNorm or recordSteps, otherwise NaN (it is a pass over every gradient).
+   */
   gradNormBefore: number;
   gradNormAfter: number;
 }
@@ -263,7 +276,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
   const keys = Object.keys(grads);
   const learnedH0 = fwd.h0Shape?.length === 1 && dh0 !== null, learnedC0 = fwd.c0Shape?.length === 1 && dc0 !== null;
   const all = [...keys.map((k) => grads[k]), ...(learnedH0 ? [dh0 as Tensor] : []), ...(learnedC0 ? [dc0 as Tensor] : [])];
-  let gradNormBefore = globalNorm(all), gradNormAfter = gradNormBefore;
+  let gradNormBefore = recordSteps ? globalNorm(all) : NaN, gradNormAfter = gradNormBefore;
   if (clipNorm !== undefined) {
     const c = clipByGlobalNorm(all, clipNorm);
     gradNormBefore = c.normBefore;

@@ -22,7 +22,7 @@
  * Shapes: x (N, T, F), h(t) (N, u). Time steps are 1..T in comments (as in the
  * lecture) and 0..T−1 as array indices.
  */
-import { Tensor, matmul, matmulABt, transpose, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
+import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
 
 // ---------------------------------------------------------------- the cell interface
@@ -58,16 +58,6 @@ export interface Cell<P extends CellParams, C> {
    * computed (dPrev is null): at t = 1 when nobody wants the initial state's gradient.
    */
   stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
-}
-
-/**
- * dZ·Wᵀ (dZ: (N, m), W: (n, m) → (N, n)): the product each backward step needs for ∂L/∂x(t)
- * and ∂L/∂h(t−1). For a small batch it is computed as (W·dZᵀ)ᵀ: matmul's i-k-j kernel then
- * reads the large W once, where matmulABt's dot products read it once per pair of rows of dZ.
- */
-export function timesTransposed(dZ: Tensor, W: Tensor): Tensor {
-  if (dZ.rank === 2 && dZ.shape[0] <= 32 && W.size > 16384) return transpose(matmul(W, transpose(dZ)));
-  return matmulABt(dZ, W);
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */

@@ -10,9 +10,9 @@
  * [z | r | h]; the bias b is (2, 3u), row 0 the input bias b, row 1 the
  * recurrent bias b′. One step is one x·W and one h·U product for all three gates.
  */
-import { Tensor, matmul, matmulAtB, shapeStr } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, shapeStr, matmulABt } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import { type Cell, isZeroState, timesTransposed } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 /** W: (F, 3u), U: (u, 3u), b: (2, 3u) = [input bias; recurrent bias]; gates packed z, r, h. */
 export type GruParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -112,9 +112,9 @@ export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruPara
     }
   }
   // ∂L/∂x(t) = dxw Wᵀ,  ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
-  const dx = timesTransposed(dxw, p.W);
+  const dx = matmulABt(dxw, p.W);
   if (!needPrev) return { dx, dhPrev: null, grads: g };
-  const dhPrev = timesTransposed(dhu, p.U);
+  const dhPrev = matmulABt(dhu, p.U);
   const dp = dhPrev.data;
   for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
   return { dx, dhPrev, grads: g };

@@ -16,9 +16,9 @@
  * Keras's unit_forget_bias (on by default) starts b_f at 1, so the cell
  * remembers by default; that is done where the layer initialises its weights.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import { type Cell, isZeroState, timesTransposed } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
 export type LstmParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -115,8 +115,8 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
   if (!isZeroState(hPrev)) matmulAtB(hPrev, dz, g.U, true);
   colSums(dz, g.b);
   // ∂L/∂x(t) = dz Wᵀ,  ∂L/∂h(t−1) = dz Uᵀ
-  const dx = timesTransposed(dz, p.W);
-  const dhPrev = needPrev ? timesTransposed(dz, p.U) : null;
+  const dx = matmulABt(dz, p.W);
+  const dhPrev = needPrev ? matmulABt(dz, p.U) : null;
   return { dx, dhPrev, dcPrev, grads: g };
 }
 

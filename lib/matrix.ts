@@ -280,11 +280,16 @@ function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number
   }
 }
 
-/** Bᵀ copied into a reused scratch buffer, for `matmul` on large B. */
-let packBuffer = new Float64Array(0);
+/** Reused scratch buffers for the transposed copies below (grown on demand, never shrunk). */
+const scratchBuffers = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+function scratch(slot: number, size: number): Float64Array {
+  if (scratchBuffers[slot].length < size) scratchBuffers[slot] = new Float64Array(size);
+  return scratchBuffers[slot];
+}
+
+/** Bᵀ copied into a scratch buffer, for `matmul` on large B. */
 function packTranspose(b: Float64Array, k: number, n: number): Float64Array {
-  if (packBuffer.length < k * n) packBuffer = new Float64Array(k * n);
-  const bt = packBuffer;
+  const bt = scratch(2, k * n);
   for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
   return bt;
 }
@@ -324,7 +329,17 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+  if (m <= 32 && n * k > 16384) {
+    // Few rows against a large B (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ
+    // streams B once through the i-k-j kernel, instead of m dot-product sweeps over B.
+    const at = scratch(0, k * m), ct = scratch(1, n * m);
+    const a = A.data, c = C.data;
+    for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+    axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
+  } else {
+    dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+  }
   return C;
 }
 

@@ -175,42 +175,54 @@ export function orthogonal(shape: Shape, rng: Rng, gain = 1): Tensor {
 export function householderQR(A: Tensor): { Q: Tensor; rDiag: Float64Array } {
   const [m, n] = A.shape;
   if (A.rank !== 2 || m < n) throw new Error(`householderQR: expected a matrix (m, n) with m ≥ n, got ${shapeStr(A.shape)}`);
-  const R = A.clone().data;
+  // Work on columns: cols[c] is column c of A, contiguous, so every inner loop runs along memory.
+  const cols: Float64Array[] = [];
+  for (let c = 0; c < n; c++) {
+    const col = new Float64Array(m);
+    for (let i = 0; i < m; i++) col[i] = A.data[i * n + c];
+    cols.push(col);
+  }
   const vs: Float64Array[] = [];
   const rDiag = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    // v = x + sign(x0)‖x‖e0 for the column below the diagonal; H = I − 2vvᵀ/vᵀv.
+    // v = x − α e_j with α = −sign(x_j)‖x‖, for x the column below the diagonal; H = I − 2vvᵀ/vᵀv.
+    const x = cols[j];
     let norm = 0;
-    for (let i = j; i < m; i++) norm += R[i * n + j] ** 2;
+    for (let i = j; i < m; i++) norm += x[i] * x[i];
     norm = Math.sqrt(norm);
+    const alpha = x[j] >= 0 ? -norm : norm;
     const v = new Float64Array(m);
-    const x0 = R[j * n + j];
-    const alpha = x0 >= 0 ? -norm : norm;
-    for (let i = j; i < m; i++) v[i] = R[i * n + j];
+    for (let i = j; i < m; i++) v[i] = x[i];
     v[j] -= alpha;
     let vv = 0;
     for (let i = j; i < m; i++) vv += v[i] * v[i];
     if (vv > 0) {
+      const inv = 1 / Math.sqrt(vv);
+      for (let i = j; i < m; i++) v[i] *= inv; // now H = I − 2vvᵀ
       for (let c = j; c < n; c++) {
+        const col = cols[c];
         let s = 0;
-        for (let i = j; i < m; i++) s += v[i] * R[i * n + c];
-        const f = (2 * s) / vv;
-        for (let i = j; i < m; i++) R[i * n + c] -= f * v[i];
+        for (let i = j; i < m; i++) s += v[i] * col[i];
+        s *= 2;
+        for (let i = j; i < m; i++) col[i] -= s * v[i];
       }
     }
-    vs.push(vv > 0 ? v.map((x) => x / Math.sqrt(vv)) : v);
-    rDiag[j] = R[j * n + j];
+    vs.push(v);
+    rDiag[j] = cols[j][j];
   }
-  // Q = H_0 H_1 … H_{n−1} applied to the first n columns of I.
+  // Q = H_0 H_1 … H_{n−1} applied to the first n columns of I, column by column.
   const Q = new Tensor([m, n]);
-  for (let j = 0; j < n; j++) Q.data[j * n + j] = 1;
-  for (let j = n - 1; j >= 0; j--) {
-    const v = vs[j];
-    for (let c = 0; c < n; c++) {
+  for (let c = 0; c < n; c++) {
+    const q = new Float64Array(m);
+    q[c] = 1;
+    for (let j = Math.min(c, n - 1); j >= 0; j--) {
+      const v = vs[j];
       let s = 0;
-      for (let i = j; i < m; i++) s += v[i] * Q.data[i * n + c];
-      for (let i = j; i < m; i++) Q.data[i * n + c] -= 2 * s * v[i];
+      for (let i = j; i < m; i++) s += v[i] * q[i];
+      s *= 2;
+      for (let i = j; i < m; i++) q[i] -= s * v[i];
     }
+    for (let i = 0; i < m; i++) Q.data[i * n + c] = q[i];
   }
   return { Q, rDiag };
 }

@@ -10,9 +10,9 @@
  *
  * σ_h is tanh (Keras's default), relu, sigmoid or linear.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
 import { type ActivationCache, activationForward, activationBackward } from "./activations.ts";
-import { type Cell, isZeroState, timesTransposed } from "./bptt.ts";
+import { type Cell, isZeroState } from "./bptt.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -73,8 +73,8 @@ export function rnnStepBackward(dh: Tensor, cache: RnnStepCache, grads?: RnnPara
   if (!isZeroState(hPrev)) matmulAtB(hPrev, dzh, g.Whh, true);
   colSums(dzh, g.bh);
   // ∂L/∂x(t) = W_hxᵀ ∂L/∂z_h(t),  ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
-  const dx = timesTransposed(dzh, p.Whx);
-  const dhPrev = needPrev ? timesTransposed(dzh, p.Whh) : null;
+  const dx = matmulABt(dzh, p.Whx);
+  const dhPrev = needPrev ? matmulABt(dzh, p.Whh) : null;
   return { dx, dhPrev, grads: g };
 }
 

@@ -5,7 +5,7 @@ import { Tensor, frobeniusNorm, spectralNorm, matmulABt } from "../lib/matrix.ts
 import { Rng } from "../lib/random.ts";
 import { type RnnParams, simpleRnnCell, rnnStepForward } from "../lib/rnn.ts";
 import { type LstmParams, lstmCell } from "../lib/lstm.ts";
-import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms, timesTransposed } from "../lib/bptt.ts";
+import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms } from "../lib/bptt.ts";
 import { RHOS, gradientFlowSetup, gradientFlowRun } from "../chapters/_shared/bptt-experiment.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
 import { randn, assertThrowsMatching } from "./_helpers.ts";
@@ -196,16 +196,6 @@ test("chapter 05: for the linear RNN the rate of ‖∂L/∂h(T−k)‖ fitted o
     if (rho > 1) assert.ok(lin.dLdh[0] > 1e3 * lin.dLdh[99], `ρ = ${rho} should explode`);
     const th = gradientFlowRun(setup, "tanh", rho);
     assert.ok(th.fittedRate < rho, `tanh, ρ = ${rho}: saturation keeps the rate ${th.fittedRate} below ρ`);
-  }
-});
-
-test("timesTransposed(dZ, W) = dZ·Wᵀ on both of its paths (small batch via (W·dZᵀ)ᵀ, else matmulABt)", () => {
-  const rng = new Rng(10);
-  for (const [N, m, n] of [[9, 1000, 250], [32, 512, 128], [40, 200, 100], [3, 5, 4]]) {
-    const dZ = randn([N, m], rng), W = randn([n, m], rng);
-    const a = timesTransposed(dZ, W), b = matmulABt(dZ, W);
-    assert.equal(a.shape, [N, n]);
-    for (let i = 0; i < a.size; i++) assert.ok(Math.abs(a.data[i] - b.data[i]) < 1e-10, `(${N}, ${m}, ${n}) entry ${i}`);
   }
 });
 

@@ -26,7 +26,7 @@ test("fromArray builds row-major data and rejects ragged input", () => {
 test("the three fast products agree with the naive triple loop for awkward sizes", () => {
   const rng = new Rng(1);
   // sizes that exercise the unrolled blocks, the remainders and the packed-Bᵀ path
-  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [9, 250, 13], [33, 130, 129], [65, 67, 3], [40, 200, 100]]) {
+  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [9, 250, 13], [9, 250, 100], [1, 130, 129], [33, 130, 129], [65, 67, 3], [40, 200, 100]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const ref = matmulNaive(A, B);
     assert.ok(maxAbsDiff(matmul(A, B), ref) < 1e-12, `A·B ${m}x${k}x${n}`);

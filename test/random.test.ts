@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Rng, glorotUniform, orthogonal, computeFans } from "../lib/random.ts";
+import { Rng, glorotUniform, orthogonal, computeFans, householderQR, normalTensor } from "../lib/random.ts";
 import { matmulAtB, matmulABt } from "../lib/matrix.ts";
 
 test("the same seed gives the same stream, another seed another", () => {
@@ -73,6 +73,18 @@ test("orthogonal: QᵀQ = I for tall, square and (rows) wide shapes", () => {
   assertIdentity(matmulABt(wide, wide), 1e-12);
   // and not the identity itself
   assert.ok(Math.abs(square.data[0]) < 0.999);
+});
+
+test("householderQR: QᵀA is upper triangular with R's diagonal", () => {
+  const rng = new Rng(8);
+  const A = normalTensor([7, 4], 0, 1, rng);
+  const { Q, rDiag } = householderQR(A);
+  const R = matmulAtB(Q, A);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+    const v = R.data[i * 4 + j];
+    if (i > j) assert.ok(Math.abs(v) < 1e-12, `R(${i}, ${j}) = ${v}`);
+    if (i === j) assert.ok(Math.abs(v - rDiag[i]) < 1e-12);
+  }
 });
 
 test.run();

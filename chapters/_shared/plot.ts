@@ -9,37 +9,44 @@ const COLORS = [asciichart.blue, asciichart.red, asciichart.green, asciichart.ma
 
 /**
  * One or more series as an asciichart plot, with a title and a legend. Long
- * series are thinned to at most `width` points. Non-finite values are dropped
- * from the drawing and said so in a note.
+ * series are thinned to at most `width` points. asciichart cannot draw NaN or
+ * ±Infinity, so a series is cut at its first non-finite value (a diverged
+ * training run ends there) and a note says where.
  */
 export function lineChart(series: number[] | number[][], opts: { height?: number; title?: string; legend?: string[]; width?: number; xLabel?: string } = {}): string {
   const list = (Array.isArray(series[0]) ? series : [series]) as number[][];
   const width = opts.width ?? 72;
-  let dropped = 0;
-  const thinned = list.map((s) => {
-    const step = Math.max(1, Math.ceil(s.length / width));
-    const out: number[] = [];
-    for (let i = 0; i < s.length; i += step) {
-      if (Number.isFinite(s[i])) out.push(s[i]);
-      else { out.push(NaN); dropped++; }
-    }
-    return out;
-  });
-  const color = isTTY();
-  const chart = asciichart.plot(thinned, {
-    height: opts.height ?? 10,
-    colors: color ? COLORS.slice(0, thinned.length) : undefined,
-    format: (x: number) => fmt(x, 4).padStart(10),
+  const notes: string[] = [];
+  const names = opts.legend ?? list.map((_, i) => `series ${i + 1}`);
+  const kept: number[][] = [];
+  const keptNames: string[] = [];
+  list.forEach((s, k) => {
+    const bad = s.findIndex((v) => !Number.isFinite(v));
+    const finite = bad < 0 ? s : s.slice(0, bad);
+    if (bad >= 0) notes.push(`${names[k]}: ${s[bad]} at point ${bad + 1} of ${s.length}; drawn up to there`);
+    if (finite.length === 0) return;
+    const step = Math.max(1, Math.ceil(finite.length / width));
+    kept.push(finite.filter((_, i) => i % step === 0));
+    keptNames.push(names[k]);
   });
   const lines: string[] = [];
   if (opts.title) lines.push(opts.title);
-  lines.push(chart);
+  if (kept.length === 0) {
+    lines.push("(nothing to draw: no finite values)", ...notes);
+    return lines.join("\n");
+  }
+  const color = isTTY();
+  lines.push(asciichart.plot(kept, {
+    height: opts.height ?? 10,
+    colors: color ? COLORS.slice(0, kept.length) : undefined,
+    format: (x: number) => fmt(x, 4).padStart(10),
+  }));
   if (opts.xLabel) lines.push(" ".repeat(12) + opts.xLabel);
   if (opts.legend) {
     // Without colour the lines cannot be told apart, so the legend only names them.
-    lines.push(color ? opts.legend.map((l, i) => `${COLORS[i % COLORS.length]}──${asciichart.reset} ${l}`).join("   ") : `series: ${opts.legend.join(", ")}`);
+    lines.push(color ? keptNames.map((l, i) => `${COLORS[i % COLORS.length]}──${asciichart.reset} ${l}`).join("   ") : `series: ${keptNames.join(", ")}`);
   }
-  if (dropped > 0) lines.push(`(${dropped} non-finite points left out)`);
+  lines.push(...notes);
   return lines.join("\n");
 }
 

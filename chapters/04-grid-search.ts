@@ -11,7 +11,6 @@
  * which thread trains which cell. Then the training and test accuracies are
  * drawn as the lecture's two heatmaps (rows η, columns λ).
  */
-import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,7 +20,8 @@ import { heatmap, gridCsv } from "./_shared/heatmap.ts";
 import { Rng } from "../lib/random.ts";
 import type { Padding } from "../lib/conv.ts";
 import { LOGSPACE, type RunResult } from "./_shared/lecture-cnn.ts";
-import type { GridMessage, GridTask, GridWorkerData } from "./_shared/grid-worker.ts";
+import type { GridTask, GridWorkerData } from "./_shared/grid-worker.ts";
+import { runGrid } from "./_shared/grid-pool.ts";
 
 /** 1e-5 → "1e-05" as NumPy prints it, 0.1 → "0.1", 10 → "10.0". */
 function numpyStr(v: number): string {
@@ -34,46 +34,6 @@ function numpyStr(v: number): string {
 /** Short axis labels: 1e-5 … 10. */
 function label(v: number): string {
   return v >= 0.01 ? String(v) : `1e${Math.round(Math.log10(v))}`;
-}
-
-/** Trains every cell on a pool of worker threads; results arrive in any order and are stored by index. */
-function runGrid(tasks: GridTask[], wd: GridWorkerData, workers: number, onDone: (done: number, task: GridTask, r: RunResult) => void): Promise<RunResult[]> {
-  const results: RunResult[] = new Array(tasks.length);
-  let next = 0, done = 0;
-  return new Promise((resolvePromise, reject) => {
-    const pool: Worker[] = [];
-    let failed = false;
-    const fail = (msg: string): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of pool) void w.terminate();
-      reject(new Error(msg));
-    };
-    const n = Math.min(workers, tasks.length);
-    for (let k = 0; k < n; k++) {
-      const w = new Worker(new URL("./_shared/grid-worker-boot.mjs", import.meta.url), { workerData: wd });
-      pool.push(w);
-      // the next task, if any; an idle worker waits until the grid is complete and is then told to stop
-      const feed = (): void => {
-        if (next < tasks.length) w.postMessage(tasks[next++]);
-      };
-      w.on("message", (m: GridMessage) => {
-        if ("error" in m) return fail(`a grid worker failed: ${m.error}`);
-        results[m.index] = m.result;
-        done++;
-        onDone(done, tasks[m.index], m.result);
-        if (done === tasks.length) {
-          for (const other of pool) other.postMessage(null);
-          resolvePromise(results);
-        } else feed();
-      });
-      w.on("error", (e) => fail(`a grid worker failed: ${e.message}`));
-      w.on("exit", (code) => {
-        if (code !== 0 && done < tasks.length) fail(`a grid worker exited with code ${code}`);
-      });
-      feed();
-    }
-  });
 }
 
 runChapter({

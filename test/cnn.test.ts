@@ -7,6 +7,8 @@ import { toCategorical } from "../lib/data.ts";
 import { loadDigits } from "../lib/datasets.ts";
 import { Conv2D } from "../lib/conv.ts";
 import { createConvolutionalNeuralNetwork, trainLectureCnn, prepareData } from "../chapters/_shared/lecture-cnn.ts";
+import { runGrid } from "../chapters/_shared/grid-pool.ts";
+import type { GridTask, GridWorkerData } from "../chapters/_shared/grid-worker.ts";
 import { randn } from "./_helpers.ts";
 
 /** Five real digits (raw values 0..16) and their one-hot labels. */
@@ -89,6 +91,34 @@ test("a batch of the wrong shape names the expected (N, H, W, C)", () => {
     assert.unreachable("expected an error");
   } catch (e) {
     assert.match((e as Error).message, /\(N, 8, 8, 1\), got \(4, 64\)/);
+  }
+});
+
+test("the grid's worker pool: each cell's result is the same on 1 or 2 threads, and a diverging cell does not crash", async () => {
+  const tasks: GridTask[] = [
+    { index: 0, eta: 0.01, lmbd: 1e-4, seed: 11 },
+    { index: 1, eta: 10, lmbd: 1e-4, seed: 12 },
+    { index: 2, eta: 0.1, lmbd: 1e-3, seed: 13 },
+  ];
+  const wd: GridWorkerData = { dataset: "digits", seed: 3, quick: true, epochs: 1, padding: "valid" };
+  const seen: number[] = [];
+  const one = await runGrid(tasks, wd, 1, (done) => seen.push(done));
+  const two = await runGrid(tasks, wd, 2, () => {});
+  assert.equal(seen, [1, 2, 3]);
+  for (let k = 0; k < 3; k++) {
+    assert.equal(one[k].loss, two[k].loss, `cell ${k}`);
+    assert.is(one[k].testAccuracy, two[k].testAccuracy);
+  }
+  assert.equal(one.map((r) => r.diverged), [false, true, false]);
+});
+
+test("a failing grid worker rejects with its error", async () => {
+  const wd: GridWorkerData = { dataset: "nope", seed: 3, quick: true, epochs: 1, padding: "valid" };
+  try {
+    await runGrid([{ index: 0, eta: 0.01, lmbd: 1e-4, seed: 1 }], wd, 1, () => {});
+    assert.unreachable("expected a rejection");
+  } catch (e) {
+    assert.match((e as Error).message, /unknown dataset 'nope'/);
   }
 });
 

@@ -83,12 +83,13 @@ runChapter({
       io.print(
         "== Why η = 0.01 and λ = 1e-4",
         "",
-        "Both come from the lecture's grid, logspace(-5, 1, 7), which chapter 04 searches in full. η = 0.01 is",
-        "also Keras's default SGD learning rate. On the raw 0..16 pixels, η ≥ 1 diverges in the first epoch,",
-        "η ≤ 1e-3 is still learning after 100 epochs, and η = 0.1 works but sits one step below divergence.",
-        "λ ≥ 1 pins the weights near zero (chance level) and λ = 0.1 costs accuracy; λ = 1e-4 is inside the",
-        "plateau where the penalty no longer hurts. With 100 epochs this pair reached 0.964 to 0.972 test",
-        "accuracy for seeds 1, 2, 3 and 2023.",
+        "Both come from the lecture's grid, logspace(-5, 1, 7), which chapter 04 searches in full; η = 0.01 is",
+        "also Keras's default SGD learning rate. On the raw 0..16 pixels η ≥ 1 makes the weights run away in",
+        "the first epoch, η = 1e-3 reaches only about 0.9 test accuracy in 100 epochs and smaller rates far",
+        "less, and η = 0.1 works too but sits one step below divergence. λ ≥ 1 pins the weights near zero",
+        "(chance level) and λ = 0.1 costs accuracy; λ = 1e-4 lies in the plateau where the penalty does not",
+        "hurt. The grid's single best cell changes with the seed; this pair does not: with 100 epochs it",
+        "reached 0.964 to 0.969 test accuracy for seeds 2023, 1, 2 and 3.",
       );
     }
 

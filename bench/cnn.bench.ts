@@ -27,13 +27,13 @@ function batchesOf(x: Tensor, y: Tensor, size: number): { x: Tensor; y: Tensor }
 
 export function run({ quick }: { quick: boolean }): BenchResult {
   // the digits: 1437 training images, the lecture's network; a small η keeps the weights sane over many epochs
-  const digits = prepareData("digits", 1, false);
+  const digits = prepareData("digits", 1);
   const model = createConvolutionalNeuralNetwork({ inputShape: digits.inputShape, eta: 1e-3, lmbd: 1e-4, seed: 1 });
   const digitBatches = batchesOf(digits.xTrain, digits.yTrain, 100);
   const digitsEpochMs = bestMs(() => epoch(model, digitBatches), quick ? { warmup: 1, rounds: 1, minMs: 50 } : { warmup: 5, rounds: 7, minMs: 500 });
 
   // MNIST 28×28: the first 2,000 of the 8,000 training images, batch 100
-  const mnist = prepareData("mnist", 1, false);
+  const mnist = prepareData("mnist", 1);
   const nImages = quick ? 200 : 2000;
   const mx = takeRows(mnist.xTrain, Array.from({ length: nImages }, (_, i) => i));
   const my = takeRows(mnist.yTrain, Array.from({ length: nImages }, (_, i) => i));

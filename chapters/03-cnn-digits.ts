@@ -12,7 +12,7 @@
 import { runChapter } from "./_shared/cli.ts";
 import { lineChart, fmt } from "./_shared/plot.ts";
 import { shapeStr } from "../lib/matrix.ts";
-import { createConvolutionalNeuralNetwork, prepareData, trainLectureCnn } from "./_shared/lecture-cnn.ts";
+import { createConvolutionalNeuralNetwork, mnistCount, prepareData, trainLectureCnn } from "./_shared/lecture-cnn.ts";
 
 runChapter({
   id: "03-cnn-digits",
@@ -34,7 +34,7 @@ runChapter({
     const dataset: string = opts.dataset;
     const padding: "valid" | "same" = opts.padding;
 
-    const data = prepareData(dataset, seed, opts.quick);
+    const data = prepareData(dataset, seed, mnistCount(opts.quick));
     const nTrain = data.xTrain.shape[0], nTest = data.xTest.shape[0];
     io.print(
       "== The data",

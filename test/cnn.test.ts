@@ -63,7 +63,7 @@ test("Conv2D.paramGradients, which the model uses for its first layer, equals ba
 });
 
 test("training is deterministic for a seed, and a few epochs already learn the digits", () => {
-  const data = prepareData("digits", 3, false);
+  const data = prepareData("digits", 3);
   assert.equal([data.xTrain.shape[0], data.xTest.shape[0]], [1437, 360]);
   const a = trainLectureCnn(data, { eta: 0.01, lmbd: 1e-4, epochs: 10, seed: 3 });
   const b = trainLectureCnn(data, { eta: 0.01, lmbd: 1e-4, epochs: 10, seed: 3 });
@@ -75,7 +75,7 @@ test("training is deterministic for a seed, and a few epochs already learn the d
 });
 
 test("a learning rate of 10 diverges without crashing, and is reported at chance level", () => {
-  const data = prepareData("digits", 3, false);
+  const data = prepareData("digits", 3);
   const r = trainLectureCnn(data, { eta: 10, lmbd: 1e-4, epochs: 100, seed: 3 });
   assert.ok(r.diverged);
   assert.ok(r.epochsRun < 100);
@@ -100,7 +100,7 @@ test("the grid's worker pool: each cell's result is the same on 1 or 2 threads, 
     { index: 1, eta: 10, lmbd: 1e-4, seed: 12 },
     { index: 2, eta: 0.1, lmbd: 1e-3, seed: 13 },
   ];
-  const wd: GridWorkerData = { dataset: "digits", seed: 3, quick: true, epochs: 1, padding: "valid" };
+  const wd: GridWorkerData = { dataset: "digits", seed: 3, mnistImages: 500, epochs: 1, padding: "valid" };
   const seen: number[] = [];
   const one = await runGrid(tasks, wd, 1, (done) => seen.push(done));
   const two = await runGrid(tasks, wd, 2, () => {});
@@ -113,7 +113,7 @@ test("the grid's worker pool: each cell's result is the same on 1 or 2 threads, 
 });
 
 test("a failing grid worker rejects with its error", async () => {
-  const wd: GridWorkerData = { dataset: "nope", seed: 3, quick: true, epochs: 1, padding: "valid" };
+  const wd: GridWorkerData = { dataset: "nope", seed: 3, mnistImages: 500, epochs: 1, padding: "valid" };
   try {
     await runGrid([{ index: 0, eta: 0.01, lmbd: 1e-4, seed: 1 }], wd, 1, () => {});
     assert.unreachable("expected a rejection");

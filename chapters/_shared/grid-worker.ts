@@ -15,7 +15,8 @@ export interface GridWorkerData {
   dataset: string;
   /** The chapter's seed: the data split. */
   seed: number;
-  quick: boolean;
+  /** With dataset 'mnist': how many of the 10,000 digits. */
+  mnistImages: number;
   epochs: number;
   padding: Padding;
 }
@@ -33,7 +34,7 @@ export type GridMessage = { index: number; result: RunResult } | { error: string
 const port = parentPort;
 if (!port) throw new Error("grid-worker.ts runs as a worker thread (chapters/04-grid-search.ts starts it)");
 const wd = workerData as GridWorkerData;
-const data = prepareData(wd.dataset, wd.seed, wd.quick);
+const data = prepareData(wd.dataset, wd.seed, wd.mnistImages);
 
 port.on("message", (task: GridTask | null) => {
   if (task === null) {

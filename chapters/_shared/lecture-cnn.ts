@@ -49,17 +49,18 @@ export function createConvolutionalNeuralNetwork(o: LectureCnnOptions): Sequenti
 /** η and λ of the lecture's grid: np.logspace(-5, 1, 7) = 1e-5, 1e-4, …, 10. */
 export const LOGSPACE = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
 
-/** How many MNIST digits each run uses: all 10,000, or 2,000 with --quick. */
+/** How many MNIST digits a chapter uses: all 10,000, or 2,000 with --quick. */
 export function mnistCount(quick: boolean): number {
   return quick ? 2000 : 10000;
 }
 
 /**
  * The lecture's data preparation: to_categorical on the labels, then
- * train_test_split(inputs, labels, train_size=0.8) with the seed.
+ * train_test_split(inputs, labels, train_size=0.8) with the seed. With
+ * dataset 'mnist', the first `mnistImages` of the shuffled 10,000 digits.
  */
-export function prepareData(dataset: string, seed: number, quick: boolean): Split & { inputShape: number[]; source: string } {
-  const d = loadDataset(dataset, { mnistCount: mnistCount(quick), seed });
+export function prepareData(dataset: string, seed: number, mnistImages = 10000): Split & { inputShape: number[]; source: string } {
+  const d = loadDataset(dataset, { mnistCount: mnistImages, seed });
   const labels = toCategorical(d.labels, 10);
   const split = trainTestSplit(d.images, labels, { trainSize: 0.8, seed });
   return { ...split, inputShape: d.images.shape.slice(1), source: d.source };

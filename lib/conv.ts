@@ -223,12 +223,14 @@ export function conv2dForward(x: Tensor, K: Tensor, b: Tensor | null, opts: Conv
   const F = K.shape[3];
   if (b !== null && (b.rank !== 1 || b.shape[0] !== F)) throw new Error(`${who}: bias has shape ${shapeStr(b.shape)}, expected (${F},) for ${F} filters`);
   const cols = im2col(x, g);
-  // Z = cols · K: (N·Ho·Wo, kh·kw·C) · (kh·kw·C, F)
-  const Z = matmul(cols, K.reshape([g.kh * g.kw * g.C, F]));
+  // Z = cols · K + b: every row of Z starts as b, and the product is added onto it
+  // (N·Ho·Wo, kh·kw·C) · (kh·kw·C, F)
+  const Z = new Tensor([cols.shape[0], F]);
   if (b !== null) {
     const z = Z.data, bb = b.data;
-    for (let r = 0; r < z.length; r += F) for (let f = 0; f < F; f++) z[r + f] += bb[f];
+    for (let r = 0; r < z.length; r += F) for (let f = 0; f < F; f++) z[r + f] = bb[f];
   }
+  matmul(cols, K.reshape([g.kh * g.kw * g.C, F]), Z, true);
   return { out: Z.reshape([g.N, g.Ho, g.Wo, F]), cache: { cols, K, hasBias: b !== null, geometry: g } };
 }
 

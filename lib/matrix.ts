@@ -239,9 +239,6 @@ function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c:
 /** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
 function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
   const m2 = m - (m % 2), n4 = n - (n % 4);
-  const put = (idx: number, s: number): void => {
-    c[idx] = accumulate ? c[idx] + s : s;
-  };
   let i = 0;
   for (; i < m2; i += 2) {
     const a0 = i * k, a1 = a0 + k;
@@ -256,8 +253,13 @@ function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number
         s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
       }
       const c0 = i * n + j, c1 = c0 + n;
-      put(c0, s00); put(c0 + 1, s01); put(c0 + 2, s02); put(c0 + 3, s03);
-      put(c1, s10); put(c1 + 1, s11); put(c1 + 2, s12); put(c1 + 3, s13);
+      if (accumulate) {
+        c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
+        c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
+      } else {
+        c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
+        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+      }
     }
     for (; j < n; j++) {
       const bj = j * k;
@@ -266,7 +268,9 @@ function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number
         s0 += a[a0 + p] * bt[bj + p];
         s1 += a[a1 + p] * bt[bj + p];
       }
-      put(i * n + j, s0); put((i + 1) * n + j, s1);
+      const c0 = i * n + j, c1 = c0 + n;
+      c[c0] = accumulate ? c[c0] + s0 : s0;
+      c[c1] = accumulate ? c[c1] + s1 : s1;
     }
   }
   for (; i < m; i++) {
@@ -275,7 +279,7 @@ function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number
       const bj = j * k;
       let s = 0;
       for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
-      put(i * n + j, s);
+      c[i * n + j] = accumulate ? c[i * n + j] + s : s;
     }
   }
 }

@@ -19,7 +19,7 @@ import { drawImages, matrixText } from "./_shared/images.ts";
 import { Tensor, shapeStr, takeRows } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import { toCategorical, trainTestSplit } from "../lib/data.ts";
-import { loadDataset } from "../lib/datasets.ts";
+import { loadDataset } from "./_shared/datasets.ts";
 import { mnistCount } from "./_shared/lecture-cnn.ts";
 
 /**

@@ -20,7 +20,7 @@ import { Rng, glorotUniform } from "../lib/random.ts";
 import { activationForward } from "../lib/activations.ts";
 import { windowGeometry, windowAxis, im2col, conv2dForward, conv2dNaive } from "../lib/conv.ts";
 import { maxPoolForward, maxPoolBackward } from "../lib/pool.ts";
-import { loadDataset } from "../lib/datasets.ts";
+import { loadDataset } from "./_shared/datasets.ts";
 import { countParams } from "../lib/layer.ts";
 import { createConvolutionalNeuralNetwork, mnistCount } from "./_shared/lecture-cnn.ts";
 

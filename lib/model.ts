@@ -328,7 +328,7 @@ export class Sequential {
   /** A Keras-style table: layer (type), output shape, parameter count, and the totals. */
   summary(): string {
     this.build();
-    const w = [29, 26, 12];
+    const w = [34, 26, 12];
     const line = (c: string) => c.repeat(w[0] + w[1] + w[2]);
     const row = (a: string, b: string, c: string) => ` ${a.padEnd(w[0] - 1)}${b.padEnd(w[1])}${c.padEnd(w[2])}`.trimEnd();
     const rows = [`Model: "${this.name}"`, line("_"), row("Layer (type)", "Output Shape", "Param #"), line("=")];

@@ -4,7 +4,7 @@ import { Tensor, takeRows } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import { numericalGradient, relError } from "../lib/gradcheck.ts";
 import { toCategorical } from "../lib/data.ts";
-import { loadDigits } from "../lib/datasets.ts";
+import { loadDigits } from "../chapters/_shared/datasets.ts";
 import { Conv2D } from "../lib/conv.ts";
 import { createConvolutionalNeuralNetwork, trainLectureCnn, prepareData } from "../chapters/_shared/lecture-cnn.ts";
 import { runGrid } from "../chapters/_shared/grid-pool.ts";

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { loadDigits, loadMnist, loadDataset, DIGITS_PATH } from "../lib/datasets.ts";
+import { loadDigits, loadMnist, loadDataset, DIGITS_PATH } from "../chapters/_shared/datasets.ts";
 import { assertThrowsMatching } from "./_helpers.ts";
 
 test("loadDigits returns load_digits(): (1797, 8, 8, 1), raw values 0..16, the sklearn labels", () => {

@@ -119,6 +119,11 @@ export async function runChapter<O extends Record<string, OptionSpec>>(ch: Chapt
     process.stdout.write(usage(ch) + "\n");
     return;
   }
+  // A reader that stops early (npx tsx chapters/05-bptt.ts | head) closes the pipe: stop quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const json = opts.json;
   const tty = Boolean(process.stderr.isTTY);
   let progressShown = false;

@@ -17,7 +17,7 @@ import { Dense, Flatten } from "../../lib/layers.ts";
 import { SGD } from "../../lib/optimizers.ts";
 import { l2 } from "../../lib/regularizers.ts";
 import { toCategorical, trainTestSplit, type Split } from "../../lib/data.ts";
-import { loadDataset } from "../../lib/datasets.ts";
+import { loadDataset } from "./datasets.ts";
 
 export interface LectureCnnOptions {
   inputShape: number[];

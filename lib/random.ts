@@ -1,7 +1,7 @@
 /**
  * Seeded randomness and Keras's weight initialisers.
  *
- * Nothing in lib/ calls Math.random: every random draw comes from an `Rng`
+ * Nothing in lib/ uses the global, unseeded generator: every random draw comes from an `Rng`
  * made from a seed, so the same seed gives bit-identical results.
  */
 import { Tensor, type Shape, shapeStr, fromGenerator } from "./matrix.ts";

@@ -20,6 +20,14 @@ export function assertGrad(name: string, f: () => number, x: Tensor, analytic: T
   return err;
 }
 
+/** The largest entrywise difference of two tensors of the same shape. */
+export function maxAbsDiff(a: Tensor, b: Tensor): number {
+  assert.equal(a.shape, b.shape);
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
 /** Σ y·dOut, the scalar whose gradient a backward pass with upstream dOut computes. */
 export function weighted(y: Tensor, dOut: Tensor): number {
   let s = 0;

@@ -7,14 +7,7 @@ import {
   type ConvOptions, windowAxis, windowGeometry, convGeometry, im2col, col2im,
   conv2dForward, conv2dBackward, conv2dNaive, conv2dBackwardNaive, Conv2D,
 } from "../lib/conv.ts";
-import { randn, assertGrad, weighted, assertThrowsMatching } from "./_helpers.ts";
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  assert.equal(a.shape, b.shape);
-  let m = 0;
-  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
-  return m;
-}
+import { randn, assertGrad, weighted, assertThrowsMatching, maxAbsDiff } from "./_helpers.ts";
 
 /** Random non-zero biases, as the gradient checks require. */
 function randomBias(F: number, rng: Rng): Tensor {

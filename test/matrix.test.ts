@@ -5,14 +5,7 @@ import {
   frobeniusNorm, spectralNorm, spectralRadius, add, mul, timeStep, setTimeStep, imageDims, sequenceDims, takeRows,
 } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { randn, assertThrowsMatching } from "./_helpers.ts";
-
-function maxAbsDiff(a: Tensor, b: Tensor): number {
-  assert.equal(a.shape, b.shape);
-  let m = 0;
-  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
-  return m;
-}
+import { randn, assertThrowsMatching, maxAbsDiff } from "./_helpers.ts";
 
 test("fromArray builds row-major data and rejects ragged input", () => {
   const t = fromArray([[1, 2, 3], [4, 5, 6]]);

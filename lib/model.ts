@@ -29,10 +29,11 @@ export interface FitOptions {
   validationData?: [Tensor, Tensor];
   /** Shuffle the training samples before every epoch (default true). */
   shuffle?: boolean;
-  /** 0: silent; 1: one line per epoch through `log`. */
+  /** 0: silent but for an early stop; 1: one line per epoch through `log`. */
   verbose?: 0 | 1;
   /** Seed of the shuffling; by default drawn from the model's generator. */
   seed?: number;
+  /** Where progress lines and the early-stop message go (default: the console). */
   log?: (line: string) => void;
   onEpochEnd?: (epoch: number, logs: Record<string, number>) => void;
 }
@@ -282,7 +283,8 @@ export class Sequential {
       }
       opts.onEpochEnd?.(epoch, logs);
       if (history.stopped) {
-        if (opts.verbose === 1) log(`Stopped: ${history.stopped.message}`);
+        // Said whatever the verbosity, as Keras's TerminateOnNaN does.
+        log(`fit stopped: ${history.stopped.message}`);
         break;
       }
     }

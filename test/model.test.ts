@@ -118,8 +118,11 @@ test("a loss that turns NaN stops training, names epoch and step, and records it
   model.add(new Dense(8, { inputShape: [2], activation: "relu" }));
   model.add(new Dense(3, { activation: "softmax" }));
   model.compile({ loss: "categorical_crossentropy", optimizer: new SGD({ learningRate: 1e6 }), metrics: ["accuracy"] });
-  const h = model.fit(x, y, { epochs: 50, batchSize: 6, verbose: 0 });
+  const said: string[] = [];
+  const h = model.fit(x, y, { epochs: 50, batchSize: 6, verbose: 0, log: (line) => said.push(line) });
   assert.ok(h.stopped !== null, "training should have stopped");
+  assert.is(said.length, 1, "fit says so once, even with verbose 0");
+  assert.match(said[0], /fit stopped: the loss became (NaN|Infinity|-Infinity) at epoch \d+, step \d+/);
   assert.match(h.stopped!.message, /epoch \d+, step \d+/);
   assert.ok(h.history.loss.length < 50, "no epochs after the stop");
   assert.ok(!Number.isFinite(h.history.loss[h.history.loss.length - 1]));

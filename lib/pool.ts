@@ -63,15 +63,17 @@ export function maxPoolForward(x: Tensor, poolSize: number | readonly [number, n
         const q0 = Math.max(0, j * sw - padLeft), q1 = Math.min(W, j * sw - padLeft + kw);
         const start = ((n * H + p0) * W + q0) * C;
         for (let c = 0; c < C; c++) {
-          // a: the index of the largest value seen so far, starting at the window's first pixel
-          let a = start + c;
+          // a: the index of the largest value seen so far, starting at the window's first pixel; best = x[a]
+          let a = start + c, best = xd[a];
           for (let p = p0, row = a; p < p1; p++, row += rowStride) {
             for (let q = q0, k = row; q < q1; q++, k += C) {
-              // a ← k if x[k] > x[a], written without a branch: on data a branch mispredicts often.
-              a += +(xd[k] > xd[a]) * (k - a);
+              // a ← k if x[k] > best, as conditional moves rather than a branch (which mispredicts on data)
+              const v = xd[k], gt = v > best;
+              best = gt ? v : best;
+              a = gt ? k : a;
             }
           }
-          yd[o + c] = xd[a];
+          yd[o + c] = best;
           switches[o + c] = a;
         }
       }

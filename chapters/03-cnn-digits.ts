@@ -79,6 +79,8 @@ runChapter({
       `(${r.seconds.toFixed(1)} s)`,
       "",
     );
+    // A diverged run is a failed run: say why and exit non-zero (chapter 04 instead records divergence in its grid).
+    if (r.diverged) throw new Error(`training diverged: ${r.divergence}; try a smaller --eta (in the lecture's grid η ≥ 1 diverges)`);
     if (eta === 0.01 && lambda === 1e-4) {
       io.print(
         "== Why η = 0.01 and λ = 1e-4",

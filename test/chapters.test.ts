@@ -1,0 +1,35 @@
+/** The chapters' failure paths, run as a user runs them: one clear line on stderr and a non-zero exit. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+const chapter = (name: string) => fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
+
+function run(name: string, ...args: string[]) {
+  const r = spawnSync(tsx, [chapter(name), ...args], { encoding: "utf8" });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test("03: a run that diverges (η = 10) exits 1 with one line naming the divergence, and no JSON", () => {
+  const r = run("03-cnn-digits", "--eta", "10", "--epochs", "1", "--json");
+  assert.is(r.code, 1);
+  assert.match(r.err, /training diverged: .*epoch 1, step \d+; try a smaller --eta/);
+  assert.is(r.err.trim().split("\n").length, 1, r.err);
+  assert.is(r.out, "");
+});
+
+test("an unknown dataset or flag prints the usage and exits 2", () => {
+  for (const [name, args, pattern] of [
+    ["03-cnn-digits", ["--dataset", "cifar"], /--dataset must be one of digits, mnist; got 'cifar'/],
+    ["05-bptt", ["--rho", "2"], /unknown option '--rho'/],
+  ] as const) {
+    const r = run(name, ...args);
+    assert.is(r.code, 2, name);
+    assert.match(r.err, pattern);
+    assert.match(r.err, /Usage: npx tsx chapters\//);
+  }
+});
+
+test.run();

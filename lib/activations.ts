@@ -27,19 +27,21 @@ export function sigmoid(x: number): number {
 
 export interface ActivationCache {
   name: ActivationName;
-  /** z, the input (relu needs its sign). */
-  z: Tensor;
-  /** a = σ(z), the output (tanh, sigmoid and softmax derivatives are written in it). */
+  /** a = σ(z), the output: every derivative here is written in it (for relu, z > 0 exactly when a > 0). */
   a: Tensor;
 }
 
-/** a = σ(z), elementwise (softmax: over the last axis). */
-export function activationForward(name: ActivationName, z: Tensor): { out: Tensor; cache: ActivationCache } {
-  const a = new Tensor(z.shape);
+/**
+ * a = σ(z), elementwise (softmax: over the last axis). With `inPlace`, a is
+ * written over z and z is returned as a: for a caller whose z is a fresh
+ * temporary (Dense, Conv2D), this saves allocating a second large tensor.
+ */
+export function activationForward(name: ActivationName, z: Tensor, inPlace = false): { out: Tensor; cache: ActivationCache } {
+  const a = inPlace ? z : new Tensor(z.shape);
   const zd = z.data, ad = a.data;
   switch (name) {
     case "linear":
-      ad.set(zd);
+      if (!inPlace) ad.set(zd);
       break;
     case "relu":
       // max(0, z) = (z + |z|)/2: exact below 8.9e307, and no branch on the data (which would mispredict half the time)
@@ -58,22 +60,22 @@ export function activationForward(name: ActivationName, z: Tensor): { out: Tenso
       softmaxRows(zd, ad, z.shape[z.rank - 1]);
       break;
   }
-  return { out: a, cache: { name, z, a } };
+  return { out: a, cache: { name, a } };
 }
 
 /** dz = σ'(z) ⊙ da (softmax: the Jacobian–vector product). */
 export function activationBackward(dOut: Tensor, cache: ActivationCache): Tensor {
-  const { name, z, a } = cache;
+  const { name, a } = cache;
   if (dOut.size !== a.size) throw new Error(`activation '${name}' backward: dOut has shape (${dOut.shape.join(", ")}), expected (${a.shape.join(", ")})`);
   const dz = new Tensor(a.shape);
-  const g = dOut.data, d = dz.data, ad = a.data, zd = z.data;
+  const g = dOut.data, d = dz.data, ad = a.data;
   switch (name) {
     case "linear":
       d.set(g);
       break;
     case "relu":
-      // σ'(z) = 1 for z > 0, else 0 (as a number, so no branch on the data)
-      for (let i = 0; i < g.length; i++) d[i] = g[i] * +(zd[i] > 0);
+      // σ'(z) = 1 for z > 0, else 0; z > 0 exactly where a = max(0, z) > 0 (as a number, so no branch on the data)
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * +(ad[i] > 0);
       break;
     case "tanh":
       // σ'(z) = 1 − tanh²(z)

@@ -385,7 +385,7 @@ export class Conv2D implements Layer<Conv2DLayerCache> {
     const { out: z, cache: conv } = conv2dForward(x, this.kernel, this.bias, { strides: this.strides, padding: this.padding }, this.who);
     if (ctx.linearOutput || this.activation === "linear") return { out: z, cache: { conv, act: null } };
     // a = σ(z)
-    const { out, cache: act } = activationForward(this.activation, z);
+    const { out, cache: act } = activationForward(this.activation, z, true);
     return { out, cache: { conv, act } };
   }
 

@@ -106,7 +106,7 @@ export class Dense implements Layer<DenseLayerCache> {
     const { out: z, cache: dense } = denseForward(x, this.kernel, this.bias, `Dense(${this.units})`);
     if (ctx.linearOutput || this.activation === "linear") return { out: z, cache: { dense, act: null } };
     // a = σ(z)
-    const { out, cache: act } = activationForward(this.activation, z);
+    const { out, cache: act } = activationForward(this.activation, z, true);
     return { out, cache: { dense, act } };
   }
 

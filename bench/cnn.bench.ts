@@ -30,7 +30,7 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const digits = prepareData("digits", 1);
   const model = createConvolutionalNeuralNetwork({ inputShape: digits.inputShape, eta: 1e-3, lmbd: 1e-4, seed: 1 });
   const digitBatches = batchesOf(digits.xTrain, digits.yTrain, 100);
-  const digitsEpochMs = bestMs(() => epoch(model, digitBatches), quick ? { warmup: 1, rounds: 1, minMs: 50 } : { warmup: 5, rounds: 7, minMs: 500 });
+  const digitsEpochMs = bestMs(() => epoch(model, digitBatches), quick ? { warmup: 1, rounds: 1, minMs: 50 } : { warmup: 5, rounds: 12, minMs: 400 });
 
   // MNIST 28×28: the first 2,000 of the 8,000 training images, batch 100
   const mnist = prepareData("mnist", 1);
@@ -39,7 +39,7 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const my = takeRows(mnist.yTrain, Array.from({ length: nImages }, (_, i) => i));
   const mnistModel = createConvolutionalNeuralNetwork({ inputShape: mnist.inputShape, eta: 1e-3, lmbd: 1e-4, seed: 1 });
   const mnistBatches = batchesOf(mx, my, 100);
-  const mnistEpochMs = bestMs(() => epoch(mnistModel, mnistBatches), quick ? { warmup: 1, rounds: 1, minMs: 0 } : { warmup: 1, rounds: 5, minMs: 0 });
+  const mnistEpochMs = bestMs(() => epoch(mnistModel, mnistBatches), quick ? { warmup: 1, rounds: 1, minMs: 0 } : { warmup: 1, rounds: 8, minMs: 0 });
   const mnistImagesPerSec = nImages / (mnistEpochMs / 1000);
 
   const table = [

@@ -180,7 +180,8 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //    Bᵀ, 2×4 entries at a time in eight accumulators, with no stores in the
 //    inner loop. It is A·Bᵀ directly, and A·B for large B after copying Bᵀ
 //    once (O(k·n) moves against O(m·k·n) work), which beats the i-k-j loop
-//    once B no longer fits in the fast caches.
+//    once B no longer fits in the fast caches. For A·Bᵀ with few rows of A
+//    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
 //
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.

@@ -19,7 +19,7 @@ import { isTTY } from "./_shared/plot.ts";
 import { heatmap, gridCsv } from "./_shared/heatmap.ts";
 import { Rng } from "../lib/random.ts";
 import type { Padding } from "../lib/conv.ts";
-import { LOGSPACE, type RunResult } from "./_shared/lecture-cnn.ts";
+import { LOGSPACE, BLOW_UP_FACTOR, type RunResult } from "./_shared/lecture-cnn.ts";
 import type { GridTask, GridWorkerData } from "./_shared/grid-worker.ts";
 import { runGrid } from "./_shared/grid-pool.ts";
 
@@ -99,7 +99,7 @@ runChapter({
       "",
       heatmap(testAccuracy, { ...common, title: "Test Accuracy" }),
       "",
-      "† diverged: a batch's loss became NaN or ∞, or the weights ran away (‖w‖ past 10× its initial value); training",
+      `† diverged: a batch's loss became NaN or ∞, or the weights ran away (‖w‖ past ${BLOW_UP_FACTOR}× its initial value); training`,
       "  stopped there, and the accuracy shown is that of the weights it stopped with.",
       "",
     );

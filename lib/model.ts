@@ -36,6 +36,12 @@ export interface FitOptions {
   /** Where progress lines and the early-stop message go (default: the console). */
   log?: (line: string) => void;
   onEpochEnd?: (epoch: number, logs: Record<string, number>) => void;
+  /**
+   * Called after every optimiser step (epoch and step count from 1). Returning
+   * a message stops training there, like a non-finite loss does; the message
+   * becomes history.stopped.message (e.g. "the weights ran away").
+   */
+  onBatchEnd?: (epoch: number, step: number, loss: number) => string | null | undefined | void;
 }
 
 /** Why training stopped early, if it did. */
@@ -260,12 +266,14 @@ export class Sequential {
         lossSum += r.loss * idx.length;
         correct += r.correct;
         seen += idx.length;
+        let stop: string | null = null;
         if (!Number.isFinite(r.loss)) {
-          history.stopped = {
-            epoch: epoch + 1,
-            step: step + 1,
-            message: `the loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} of ${steps}; training stopped (the learning rate ${this.optimizer!.learningRate} may be too large)`,
-          };
+          stop = `the loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} of ${steps}; training stopped (the learning rate ${this.optimizer!.learningRate} may be too large)`;
+        } else {
+          stop = opts.onBatchEnd?.(epoch + 1, step + 1, r.loss) || null;
+        }
+        if (stop !== null) {
+          history.stopped = { epoch: epoch + 1, step: step + 1, message: stop };
           break;
         }
       }
@@ -283,7 +291,7 @@ export class Sequential {
       }
       opts.onEpochEnd?.(epoch, logs);
       if (history.stopped) {
-        // Said whatever the verbosity, as Keras's TerminateOnNaN does.
+        // Said whatever the verbosity, as Keras's TerminateOnNaN does (pass `log` to send it elsewhere).
         log(`fit stopped: ${history.stopped.message}`);
         break;
       }

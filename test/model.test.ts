@@ -129,6 +129,19 @@ test("a loss that turns NaN stops training, names epoch and step, and records it
   assert.ok(model.trainableParams().every((p) => p.value.data.every(Number.isFinite)), "no NaN step was applied");
 });
 
+test("onBatchEnd can stop training with a message, recorded like a NaN stop", () => {
+  const { x, y } = blobs(60, 8);
+  const model = classifier(2);
+  const said: string[] = [];
+  const h = model.fit(x, y, {
+    epochs: 5, batchSize: 10, verbose: 0, log: (l) => said.push(l),
+    onBatchEnd: (epoch, step) => (epoch === 2 && step === 3 ? "enough" : null),
+  });
+  assert.equal(h.stopped, { epoch: 2, step: 3, message: "enough" });
+  assert.is(h.history.loss.length, 2);
+  assert.equal(said, ["fit stopped: enough"]);
+});
+
 test("compile checks the loss against the output layer", () => {
   const model = new Sequential();
   model.add(new Dense(3, { inputShape: [2], activation: "relu" }));

@@ -4,11 +4,17 @@
  * does the rest, so that every chapter accepts --help, --seed N, --quick and
  * --json, and no user ever sees a stack trace.
  */
-import { basename } from "node:path";
+import { basename, dirname, resolve } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 
+/**
+ * A chapter's option. `path` marks a string option that names a file or
+ * folder: it is checked before the chapter runs ("outFile" and "outDir" must
+ * be writable, "inFile" must be a readable file).
+ */
 export type OptionSpec =
-  | { type: "number" | "integer"; default?: number; help: string; min?: number }
-  | { type: "string"; default?: string; choices?: readonly string[]; help: string }
+  | { type: "number" | "integer"; default?: number; help: string; min?: number; max?: number }
+  | { type: "string"; default?: string; choices?: readonly string[]; help: string; path?: "outFile" | "outDir" | "inFile" }
   | { type: "boolean"; help: string };
 
 export interface CommonOptions {
@@ -63,6 +69,27 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
   return lines.join("\n");
 }
 
+/** Checks a path option before any work is done; throws UsageError naming the path and what was expected. */
+export function checkPath(name: string, value: string, kind: "outFile" | "outDir" | "inFile"): void {
+  if (value.trim() === "") throw new UsageError(`--${name} needs a path, got an empty string`);
+  const full = resolve(value);
+  const exists = existsSync(full);
+  const st = exists ? statSync(full) : null;
+  if (kind === "inFile") {
+    if (!st) throw new UsageError(`--${name}: no such file '${value}'`);
+    if (!st.isFile()) throw new UsageError(`--${name}: '${value}' is not a file`);
+    try { accessSync(full, constants.R_OK); } catch { throw new UsageError(`--${name}: '${value}' is not readable`); }
+    return;
+  }
+  if (st && kind === "outDir" && !st.isDirectory()) throw new UsageError(`--${name}: '${value}' exists and is not a directory; expected a directory to write into`);
+  if (st && kind === "outFile" && !st.isFile()) throw new UsageError(`--${name}: '${value}' exists and is not a file; expected a file path to write`);
+  // The nearest existing ancestor must be a writable directory.
+  let probe = st ? full : dirname(full);
+  while (!existsSync(probe)) probe = dirname(probe);
+  if (!statSync(probe).isDirectory()) throw new UsageError(`--${name}: cannot write '${value}': '${probe}' is not a directory`);
+  try { accessSync(st ? full : probe, constants.W_OK); } catch { throw new UsageError(`--${name}: cannot write '${value}': '${st ? full : probe}' is not writable`); }
+}
+
 /** Parses argv against the chapter's options; throws UsageError on anything unknown or malformed. */
 export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, argv: string[]): (CommonOptions & Record<string, unknown>) | "help" {
   const specs: Record<string, OptionSpec> = {
@@ -93,12 +120,14 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
     }
     if (spec.type === "string") {
       if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`--${name} must be one of ${spec.choices.join(", ")}; got '${value}'`);
+      if (spec.path) checkPath(name, value, spec.path);
       out[name] = value;
     } else {
       const v = Number(value);
       if (value.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${name} needs a number, got '${value}'`);
       if (spec.type === "integer" && !Number.isInteger(v)) throw new UsageError(`--${name} needs a whole number, got '${value}'`);
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
+      if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}`);
       out[name] = v;
     }
   }

@@ -11,6 +11,10 @@
  */
 import { Rng } from "../../lib/random.ts";
 import { Tensor } from "../../lib/matrix.ts";
+import { Sequential } from "../../lib/model.ts";
+import { SimpleRNN } from "../../lib/recurrent.ts";
+import { Dense } from "../../lib/layers.ts";
+import { RMSprop } from "../../lib/optimizers.ts";
 
 export interface NoisySine {
   /** t = 0 … N−1 */
@@ -78,4 +82,23 @@ export function sineWindows(opts: { N?: number; Tp?: number; step?: number; rng:
   };
   const tr = toTensors(train), te = toTensors(test);
   return { trainX: tr.x, trainY: tr.y, testX: te.x, testY: te.y, series };
+}
+
+/**
+ * The lecture's network for this data, compiled as the lecture compiles it:
+ *
+ *   model.add(SimpleRNN(units=32, input_shape=(1, step), activation="relu"))
+ *   model.add(Dense(8, activation="relu")); model.add(Dense(1))
+ *   model.compile(loss='mean_squared_error', optimizer='rmsprop')
+ *
+ * `asSequence` gives it the input shape (step, 1) instead of (1, step).
+ */
+export function lectureSineRnn(opts: { seed: number; step?: number; asSequence?: boolean }): Sequential {
+  const step = opts.step ?? 4;
+  const model = new Sequential({ seed: opts.seed });
+  model.add(new SimpleRNN(32, { inputShape: opts.asSequence ? [step, 1] : [1, step], activation: "relu" }));
+  model.add(new Dense(8, { activation: "relu" }));
+  model.add(new Dense(1));
+  model.compile({ loss: "mean_squared_error", optimizer: new RMSprop() });
+  return model;
 }

@@ -1,5 +1,5 @@
 /** The data helpers the lecture takes from Keras and scikit-learn: to_categorical, train_test_split, and reading CSV. */
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { Tensor, takeRows } from "./matrix.ts";
 import { Rng } from "./random.ts";
@@ -42,19 +42,42 @@ export function trainTestSplit(x: Tensor, y: Tensor, opts: { trainSize: number; 
   return { xTrain: takeRows(x, train), xTest: takeRows(x, test), yTrain: takeRows(y, train), yTest: takeRows(y, test) };
 }
 
-/** Reads a numeric CSV file (gzip-compressed when the name ends in .gz) into rows of numbers. */
+/** A plain decimal number: optional sign, digits with an optional fraction, optional exponent. No hex, Infinity or NaN. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Reads a numeric CSV file (gzip-compressed when the name ends in .gz) into
+ * rows of numbers. Every cell must be a plain finite decimal number; any
+ * other cell, and any fs or zlib failure, is an error naming the file (and
+ * the line and column).
+ */
 export function readNumericCsv(path: string): number[][] {
   if (!existsSync(path)) throw new Error(`readNumericCsv: no such file: ${path}`);
-  const raw = readFileSync(path);
-  const text = (path.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
+  if (!statSync(path).isFile()) throw new Error(`readNumericCsv: ${path} is not a file; expected a CSV file`);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (e) {
+    throw new Error(`readNumericCsv: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let text: string;
+  try {
+    text = (path.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
+  } catch (e) {
+    throw new Error(`readNumericCsv: ${path} is not a valid gzip file (${(e as Error).message}); expected gzip-compressed CSV, as the .gz name says`);
+  }
   const rows: number[][] = [];
   let width = -1;
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === "") return;
     const cells = line.split(",");
-    const row = cells.map((c) => Number(c.trim()));
-    const bad = row.findIndex((v, j) => Number.isNaN(v) || cells[j].trim() === "");
-    if (bad >= 0) throw new Error(`readNumericCsv: ${path}, line ${i + 1}, column ${bad + 1}: '${cells[bad]}' is not a number`);
+    const row: number[] = [];
+    cells.forEach((c, j) => {
+      const t = c.trim();
+      const v = DECIMAL.test(t) ? Number(t) : NaN;
+      if (!Number.isFinite(v)) throw new Error(`readNumericCsv: ${path}, line ${i + 1}, column ${j + 1}: '${c}' is not a finite decimal number`);
+      row.push(v);
+    });
     if (width >= 0 && row.length !== width) throw new Error(`readNumericCsv: ${path}, line ${i + 1} has ${row.length} columns, expected ${width}`);
     width = row.length;
     rows.push(row);

@@ -13,6 +13,8 @@ import { type Loss, getLoss } from "./losses.ts";
 import { activationForward } from "./activations.ts";
 import type { Optimizer } from "./optimizers.ts";
 import { type Layer, type Param, countParams } from "./layer.ts";
+import { requireFinite, requirePositiveInteger, requireTensor } from "./validate.ts";
+import { describeDivergence, divergenceFacts } from "./divergence.ts";
 
 export interface CompileOptions {
   loss: string | Loss;
@@ -227,6 +229,12 @@ export class Sequential {
 
   fit(x: Tensor, y: Tensor, opts: FitOptions = {}): History {
     this.requireCompiled("fit");
+    requireTensor("fit", "x", x);
+    requireTensor("fit", "y", y);
+    if (opts.validationData) {
+      requireTensor("fit", "validationData[0]", opts.validationData[0]);
+      requireTensor("fit", "validationData[1]", opts.validationData[1]);
+    }
     this.checkInput(x, "fit");
     if (x.shape[0] !== y.shape[0]) throw new Error(`fit: x has ${x.shape[0]} samples but y has ${y.shape[0]}; they must match`);
     const epochs = opts.epochs ?? 1;
@@ -235,6 +243,9 @@ export class Sequential {
     if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${batchSize}`);
     if (!(split >= 0 && split < 1)) throw new Error(`fit: validationSplit must be in [0, 1), got ${split}`);
+    // once, before training: NaN in the data would otherwise surface as a "diverged" loss
+    requireFinite("fit", "x", x);
+    requireFinite("fit", "y", y);
     const log = opts.log ?? ((line: string) => console.log(line));
     const rng = opts.seed !== undefined ? new Rng(opts.seed) : this.rng.fork();
 
@@ -268,7 +279,8 @@ export class Sequential {
         seen += idx.length;
         let stop: string | null = null;
         if (!Number.isFinite(r.loss)) {
-          stop = `the loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} of ${steps}; training stopped (the learning rate ${this.optimizer!.learningRate} may be too large)`;
+          const why = describeDivergence(divergenceFacts(this.trainableParams(), this.optimizer!.learningRate, r.loss));
+          stop = `the loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} of ${steps}; training stopped (${why})`;
         } else {
           stop = opts.onBatchEnd?.(epoch + 1, step + 1, r.loss) || null;
         }
@@ -301,6 +313,8 @@ export class Sequential {
 
   /** The model's output σ(z) for every sample, computed in batches. */
   predict(x: Tensor, batchSize = 256): Tensor {
+    requireTensor("predict", "x", x);
+    requirePositiveInteger("predict", "batchSize", batchSize);
     this.checkInput(x, "predict");
     const n = x.shape[0];
     const outShape = this.outputShapes[this.outputShapes.length - 1];
@@ -317,8 +331,12 @@ export class Sequential {
   /** The loss (with regularisation) and the metrics on (x, y), without training. */
   evaluate(x: Tensor, y: Tensor, batchSize = 256): { loss: number; accuracy?: number } {
     const { loss } = this.requireCompiled("evaluate");
+    requireTensor("evaluate", "x", x);
+    requireTensor("evaluate", "y", y);
+    requirePositiveInteger("evaluate", "batchSize", batchSize);
     this.checkInput(x, "evaluate");
     if (x.shape[0] !== y.shape[0]) throw new Error(`evaluate: x has ${x.shape[0]} samples but y has ${y.shape[0]}; they must match`);
+    if (x.shape[0] === 0) throw new Error("evaluate: x and y have 0 samples; expected at least one (a loss over no samples is undefined)");
     const n = x.shape[0];
     const fused = loss.fusedActivation !== undefined;
     let lossSum = 0, correct = 0;

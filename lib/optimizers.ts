@@ -36,25 +36,51 @@ function checkedGrads(who: string, params: readonly Param[], grads: readonly Ten
 }
 
 function checkRate(who: string, lr: number): number {
-  if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`${who}: learning rate must be a non-negative number, got ${lr}`);
+  if (typeof lr !== "number" || !(lr >= 0) || !Number.isFinite(lr)) throw new Error(`${who}: learning rate must be a finite number ≥ 0, got ${lr}`);
   return lr;
+}
+
+/** A hyperparameter in [lo, hi) (or [lo, hi] with `closed`), checked at construction. */
+function checkIn(who: string, name: string, v: number, lo: number, hi: number, closed = false): number {
+  const ok = typeof v === "number" && v >= lo && (closed ? v <= hi : v < hi);
+  if (!ok) throw new Error(`${who}: ${name} must be in [${lo}, ${hi}${closed ? "]" : ")"}, got ${v}`);
+  return v;
+}
+
+function checkPositive(who: string, name: string, v: number): number {
+  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) throw new Error(`${who}: ${name} must be a finite number > 0, got ${v}`);
+  return v;
+}
+
+function checkClip(who: string, clip: ClipOptions): ClipOptions {
+  if (clip.clipvalue !== undefined) checkPositive(who, "clipvalue", clip.clipvalue);
+  if (clip.globalClipnorm !== undefined) checkPositive(who, "globalClipnorm", clip.globalClipnorm);
+  return { clipvalue: clip.clipvalue, globalClipnorm: clip.globalClipnorm };
 }
 
 /** Keras's SGD: lr 0.01, momentum 0, nesterov false. */
 export class SGD implements Optimizer {
   readonly name = "SGD";
-  learningRate: number;
+  private lr!: number;
+  /** η; setting it later is checked like the constructor's value. */
+  get learningRate(): number {
+    return this.lr;
+  }
+  set learningRate(v: number) {
+    this.lr = checkRate("SGD", v);
+  }
   readonly momentum: number;
   readonly nesterov: boolean;
   private readonly clip: ClipOptions;
   private readonly velocity = new Map<Param, Float64Array>();
 
   constructor(opts: { learningRate?: number; momentum?: number; nesterov?: boolean } & ClipOptions = {}) {
-    this.learningRate = checkRate("SGD", opts.learningRate ?? 0.01);
+    this.learningRate = opts.learningRate ?? 0.01;
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`SGD: momentum must be in [0, 1], got ${this.momentum}`);
-    this.clip = opts;
+    checkIn("SGD", "momentum", this.momentum, 0, 1, true);
+    if (typeof this.nesterov !== "boolean") throw new Error(`SGD: nesterov must be true or false, got ${this.nesterov}`);
+    this.clip = checkClip("SGD", opts);
   }
 
   apply(params: readonly Param[], grads: readonly Tensor[]): void {
@@ -81,17 +107,24 @@ export class SGD implements Optimizer {
 /** Keras's RMSprop: lr 1e-3, ρ 0.9, ε 1e-7. */
 export class RMSprop implements Optimizer {
   readonly name = "RMSprop";
-  learningRate: number;
+  private lr!: number;
+  /** η; setting it later is checked like the constructor's value. */
+  get learningRate(): number {
+    return this.lr;
+  }
+  set learningRate(v: number) {
+    this.lr = checkRate("RMSprop", v);
+  }
   readonly rho: number;
   readonly epsilon: number;
   private readonly clip: ClipOptions;
   private readonly meanSquare = new Map<Param, Float64Array>();
 
   constructor(opts: { learningRate?: number; rho?: number; epsilon?: number } & ClipOptions = {}) {
-    this.learningRate = checkRate("RMSprop", opts.learningRate ?? 1e-3);
-    this.rho = opts.rho ?? 0.9;
-    this.epsilon = opts.epsilon ?? 1e-7;
-    this.clip = opts;
+    this.learningRate = opts.learningRate ?? 1e-3;
+    this.rho = checkIn("RMSprop", "rho", opts.rho ?? 0.9, 0, 1);
+    this.epsilon = checkPositive("RMSprop", "epsilon", opts.epsilon ?? 1e-7);
+    this.clip = checkClip("RMSprop", opts);
   }
 
   apply(params: readonly Param[], grads: readonly Tensor[]): void {
@@ -113,7 +146,14 @@ export class RMSprop implements Optimizer {
 /** Keras's Adam: lr 1e-3, β1 0.9, β2 0.999, ε 1e-7. */
 export class Adam implements Optimizer {
   readonly name = "Adam";
-  learningRate: number;
+  private lr!: number;
+  /** η; setting it later is checked like the constructor's value. */
+  get learningRate(): number {
+    return this.lr;
+  }
+  set learningRate(v: number) {
+    this.lr = checkRate("Adam", v);
+  }
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
@@ -123,11 +163,11 @@ export class Adam implements Optimizer {
   private readonly moments = new Map<Param, { m: Float64Array; v: Float64Array }>();
 
   constructor(opts: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number } & ClipOptions = {}) {
-    this.learningRate = checkRate("Adam", opts.learningRate ?? 1e-3);
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.999;
-    this.epsilon = opts.epsilon ?? 1e-7;
-    this.clip = opts;
+    this.learningRate = opts.learningRate ?? 1e-3;
+    this.beta1 = checkIn("Adam", "beta1", opts.beta1 ?? 0.9, 0, 1);
+    this.beta2 = checkIn("Adam", "beta2", opts.beta2 ?? 0.999, 0, 1);
+    this.epsilon = checkPositive("Adam", "epsilon", opts.epsilon ?? 1e-7);
+    this.clip = checkClip("Adam", opts);
   }
 
   apply(params: readonly Param[], grads: readonly Tensor[]): void {

@@ -3,6 +3,8 @@ import { Tensor } from "./matrix.ts";
 
 export interface Regularizer {
   readonly name: string;
+  /** The strength λ, for messages (e.g. why training diverged). */
+  readonly lambda?: number;
   /** The term added to the loss. */
   penalty(w: Tensor): number;
   /** Adds ∂penalty/∂w into `grad`. */
@@ -14,6 +16,7 @@ export function l2(lambda: number): Regularizer {
   if (!(lambda >= 0)) throw new Error(`l2: λ must be a non-negative number, got ${lambda}`);
   return {
     name: `l2(${lambda})`,
+    lambda,
     penalty(w) {
       let s = 0;
       for (let i = 0; i < w.size; i++) s += w.data[i] * w.data[i];

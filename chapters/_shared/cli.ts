@@ -5,7 +5,7 @@
  * --json, and no user ever sees a stack trace.
  */
 import { basename, dirname, resolve } from "node:path";
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
 
 /**
  * A chapter's option. `path` marks a string option that names a file or
@@ -13,7 +13,15 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
  * be writable, "inFile" must be a readable file).
  */
 export type OptionSpec =
-  | { type: "number" | "integer"; default?: number; help: string; min?: number; max?: number }
+  | {
+      type: "number" | "integer";
+      default?: number;
+      help: string;
+      min?: number;
+      max?: number;
+      /** Bytes of memory a value would need; quoted when the value is above `max`. */
+      memory?: (value: number) => number;
+    }
   | { type: "string"; default?: string; choices?: readonly string[]; help: string; path?: "outFile" | "outDir" | "inFile" }
   | { type: "boolean"; help: string };
 
@@ -26,11 +34,23 @@ export interface CommonOptions {
 export interface ChapterIO {
   /** Human output: printed to stdout, or nothing under --json (stdout then holds one JSON object). */
   print(...lines: string[]): void;
-  /** A transient progress line on stderr, only when stderr is a terminal. */
+  /**
+   * Progress on stderr, never under --json. On a terminal one line redrawn in
+   * place; otherwise (a pipe, `| tee log`) one line per update, at most one
+   * every PROGRESS_INTERVAL_MS.
+   */
   progress(text: string): void;
   /** Ends a progress line. */
   progressDone(): void;
+  /** A one-line warning on stderr (also under --json: stdout stays one JSON object). */
+  warn(text: string): void;
 }
+
+/** Off a terminal, progress lines are written at most this often. */
+export const PROGRESS_INTERVAL_MS = 2000;
+
+/** Seeds are whole numbers in [0, 2^32): the generator is seeded with 32 bits, so larger seeds are refused rather than folded. */
+export const MAX_SEED = 2 ** 32 - 1;
 
 export interface Chapter<O extends Record<string, OptionSpec>> {
   /** e.g. "05-bptt" */
@@ -56,17 +76,45 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
     `Usage: npx tsx chapters/${ch.id}.ts [options]`,
     "",
     "Options:",
-    `  --seed N               seed of every random draw (default ${ch.defaultSeed}); the same seed gives the same results`,
+    `  --seed N               seed of every random draw, a whole number in [0, 2^32) (default ${ch.defaultSeed}); the same seed gives the same results`,
     `  --quick                a small, fast run (for CI)${ch.quickHelp ? `: ${ch.quickHelp}` : ""}`,
     "  --json                 print exactly one JSON object of the key results on stdout, nothing else",
-    "  --help                 show this help",
+    "  --help                 show this help (with --json: as one JSON object {\"usage\": ...} on stdout)",
   ];
   for (const [name, spec] of Object.entries(ch.options ?? {})) {
     const flag = spec.type === "boolean" ? `--${name}` : `--${name} ${spec.type === "string" ? (spec.choices ? spec.choices.join("|") : "VALUE") : "N"}`;
     const def = "default" in spec && spec.default !== undefined && !/\(default/.test(spec.help) ? ` (default ${spec.default})` : "";
-    lines.push(`  ${flag.padEnd(22)} ${spec.help}${def}`);
+    const range = spec.type === "number" || spec.type === "integer" ? rangeText(spec) : "";
+    lines.push(`  ${flag.padEnd(22)} ${spec.help}${def}${range}`);
   }
   return lines.join("\n");
+}
+
+function rangeText(spec: { min?: number; max?: number }): string {
+  if (spec.min !== undefined && spec.max !== undefined) return `; ${spec.min} to ${spec.max}`;
+  if (spec.min !== undefined) return `; at least ${spec.min}`;
+  if (spec.max !== undefined) return `; at most ${spec.max}`;
+  return "";
+}
+
+/** 3.2e10 bytes → "32 GB". */
+export function bytesText(bytes: number): string {
+  const units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+  let v = bytes, u = 0;
+  while (v >= 1000 && u < units.length - 1) { v /= 1000; u++; }
+  return `${u === 0 ? Math.round(v) : v.toPrecision(2)} ${units[u]}`;
+}
+
+/** Creates and removes an entry in `dir`: the only test of writability that holds for root and for /proc alike. */
+function probeWritableDir(dir: string): string | null {
+  const probe = resolve(dir, `.scratchnets-probe-${process.pid}`);
+  try {
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
 }
 
 /** Checks a path option before any work is done; throws UsageError naming the path and what was expected. */
@@ -83,17 +131,23 @@ export function checkPath(name: string, value: string, kind: "outFile" | "outDir
   }
   if (st && kind === "outDir" && !st.isDirectory()) throw new UsageError(`--${name}: '${value}' exists and is not a directory; expected a directory to write into`);
   if (st && kind === "outFile" && !st.isFile()) throw new UsageError(`--${name}: '${value}' exists and is not a file; expected a file path to write`);
-  // The nearest existing ancestor must be a writable directory.
+  if (st && kind === "outFile") {
+    // an existing file: open it for writing without truncating it
+    try { closeSync(openSync(full, "r+")); } catch (e) { throw new UsageError(`--${name}: cannot write '${value}' (${(e as NodeJS.ErrnoException).code}); expected a writable file path`); }
+    return;
+  }
+  // The directory (an existing outDir) or the nearest existing ancestor must be a directory we can create entries in.
   let probe = st ? full : dirname(full);
   while (!existsSync(probe)) probe = dirname(probe);
   if (!statSync(probe).isDirectory()) throw new UsageError(`--${name}: cannot write '${value}': '${probe}' is not a directory`);
-  try { accessSync(st ? full : probe, constants.W_OK); } catch { throw new UsageError(`--${name}: cannot write '${value}': '${st ? full : probe}' is not writable`); }
+  const why = probeWritableDir(probe);
+  if (why) throw new UsageError(`--${name}: cannot write '${value}': cannot create entries in '${probe}' (${why}); expected a writable ${kind === "outDir" ? "directory" : "file path"}`);
 }
 
 /** Parses argv against the chapter's options; throws UsageError on anything unknown or malformed. */
 export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, argv: string[]): (CommonOptions & Record<string, unknown>) | "help" {
   const specs: Record<string, OptionSpec> = {
-    seed: { type: "integer", default: ch.defaultSeed, help: "", min: 0 },
+    seed: { type: "integer", default: ch.defaultSeed, help: "", min: 0, max: MAX_SEED },
     quick: { type: "boolean", help: "" },
     json: { type: "boolean", help: "" },
     ...(ch.options ?? {}),
@@ -127,7 +181,10 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
       if (value.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${name} needs a number, got '${value}'`);
       if (spec.type === "integer" && !Number.isInteger(v)) throw new UsageError(`--${name} needs a whole number, got '${value}'`);
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
-      if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}`);
+      if (spec.max !== undefined && v > spec.max) {
+        const mem = spec.memory ? `: it would need about ${bytesText(spec.memory(v))} of memory` : "";
+        throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}${mem}`);
+      }
       out[name] = v;
     }
   }
@@ -145,7 +202,8 @@ export async function runChapter<O extends Record<string, OptionSpec>>(ch: Chapt
     return;
   }
   if (opts === "help") {
-    process.stdout.write(usage(ch) + "\n");
+    // --help wins; with --json anywhere on the line the usage comes as one JSON object, so stdout stays JSON
+    process.stdout.write(argv.includes("--json") ? JSON.stringify({ usage: usage(ch) }) + "\n" : usage(ch) + "\n");
     return;
   }
   // A reader that stops early (npx tsx chapters/05-bptt.ts | head) closes the pipe: stop quietly.
@@ -156,18 +214,40 @@ export async function runChapter<O extends Record<string, OptionSpec>>(ch: Chapt
   const json = opts.json;
   const tty = Boolean(process.stderr.isTTY);
   let progressShown = false;
+  let lastLine = -Infinity;
+  let pending: string | null = null;
   const io: ChapterIO = {
     print: (...lines) => {
       if (!json) process.stdout.write(lines.join("\n") + "\n");
     },
     progress: (text) => {
-      if (!tty) return;
-      process.stderr.write(`\r\x1b[K${text}`);
-      progressShown = true;
+      if (json) return;
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${text}`);
+        progressShown = true;
+        return;
+      }
+      // Off a terminal: whole lines, no \r animation, at most one per interval (the last one is kept for progressDone).
+      const now = performance.now();
+      if (now - lastLine >= PROGRESS_INTERVAL_MS) {
+        process.stderr.write(`${text}\n`);
+        lastLine = now;
+        pending = null;
+      } else {
+        pending = text;
+      }
     },
     progressDone: () => {
       if (progressShown) process.stderr.write("\r\x1b[K");
       progressShown = false;
+      if (pending !== null) process.stderr.write(`${pending}\n`);
+      pending = null;
+      lastLine = -Infinity;
+    },
+    warn: (text) => {
+      if (progressShown) process.stderr.write("\r\x1b[K");
+      progressShown = false;
+      process.stderr.write(`${ch.id}: warning: ${text}\n`);
     },
   };
   io.print(`${ch.title}`, `Reproduces: ${ch.section}`, `seed: ${opts.seed}${opts.quick ? "   (--quick: a small run)" : ""}`, "");

@@ -1,33 +1,69 @@
-/** Terminal drawing shared by the chapters: line charts (asciichart), tables and number formatting. */
-import asciichart from "asciichart";
+/**
+ * Terminal drawing shared by the chapters: line charts, tables and number formatting.
+ *
+ * The line chart is drawn here rather than by asciichart: asciichart allocates
+ * one row per rounding step of the value range, so a nearly flat series
+ * (a range of 1e-15) never finished, and it tells series apart only by colour,
+ * so piped output (`| cat`, NO_COLOR) could not be read. Here every series has
+ * its own glyph, every row is labelled with the exact value that maps to it
+ * (a point is at most half a row from its label), and a range too small to
+ * resolve is drawn as a flat line.
+ */
 
 export function isTTY(): boolean {
   return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 }
 
-const COLORS = [asciichart.blue, asciichart.red, asciichart.green, asciichart.magenta, asciichart.cyan, asciichart.yellow];
+/** One glyph per series, readable in any monospace font and without colour. */
+export const GLYPHS = ["*", "o", "+", "x", "#", "@", "%", "="];
+const COLORS = ["\x1b[34m", "\x1b[31m", "\x1b[32m", "\x1b[35m", "\x1b[36m", "\x1b[33m", "\x1b[37m", "\x1b[90m"];
+const RESET = "\x1b[0m";
+
+export interface LineChartOptions {
+  height?: number;
+  title?: string;
+  legend?: string[];
+  /** At most this many columns; longer series are sampled evenly (first and last point kept). */
+  width?: number;
+  xLabel?: string;
+  /** The x of the first and last point (default 1 and the series length), printed under the axis. */
+  xRange?: [number, number];
+  /** Colour the glyphs (default: when stdout is a terminal and NO_COLOR is unset). */
+  color?: boolean;
+  /** Append a table of the exact values at this many evenly spaced points. */
+  values?: number;
+}
+
+/** Evenly spaced indices 0 … n−1, at most `k` of them, first and last included. */
+export function sampleIndices(n: number, k: number): number[] {
+  if (n <= k) return Array.from({ length: n }, (_, i) => i);
+  if (k <= 1) return [0];
+  const out: number[] = [];
+  for (let c = 0; c < k; c++) {
+    const i = Math.round((c * (n - 1)) / (k - 1));
+    if (out[out.length - 1] !== i) out.push(i);
+  }
+  return out;
+}
 
 /**
- * One or more series as an asciichart plot, with a title and a legend. Long
- * series are thinned to at most `width` points. asciichart cannot draw NaN or
- * ±Infinity, so a series is cut at its first non-finite value (a diverged
- * training run ends there) and a note says where.
+ * One or more series as a point chart with a title, labelled rows and a
+ * legend of glyphs. A series is cut at its first non-finite value (a diverged
+ * run ends there) and a note says where. Where points of several series fall
+ * on one cell, the one later in the legend is shown.
  */
-export function lineChart(series: number[] | number[][], opts: { height?: number; title?: string; legend?: string[]; width?: number; xLabel?: string } = {}): string {
+export function lineChart(series: number[] | number[][], opts: LineChartOptions = {}): string {
   const list = (Array.isArray(series[0]) ? series : [series]) as number[][];
-  const width = opts.width ?? 72;
-  const notes: string[] = [];
+  const width = Math.max(2, Math.floor(opts.width ?? 72));
+  const height = Math.max(2, Math.floor(opts.height ?? 10));
   const names = opts.legend ?? list.map((_, i) => `series ${i + 1}`);
-  const kept: number[][] = [];
-  const keptNames: string[] = [];
+  const notes: string[] = [];
+  const kept: { values: number[]; k: number }[] = [];
   list.forEach((s, k) => {
     const bad = s.findIndex((v) => !Number.isFinite(v));
     const finite = bad < 0 ? s : s.slice(0, bad);
     if (bad >= 0) notes.push(`${names[k]}: ${s[bad]} at point ${bad + 1} of ${s.length}; drawn up to there`);
-    if (finite.length === 0) return;
-    const step = Math.max(1, Math.ceil(finite.length / width));
-    kept.push(finite.filter((_, i) => i % step === 0));
-    keptNames.push(names[k]);
+    if (finite.length > 0) kept.push({ values: finite, k });
   });
   const lines: string[] = [];
   if (opts.title) lines.push(opts.title);
@@ -35,18 +71,38 @@ export function lineChart(series: number[] | number[][], opts: { height?: number
     lines.push("(nothing to draw: no finite values)", ...notes);
     return lines.join("\n");
   }
-  const color = isTTY();
-  lines.push(asciichart.plot(kept, {
-    height: opts.height ?? 10,
-    colors: color ? COLORS.slice(0, kept.length) : undefined,
-    format: (x: number) => fmt(x, 4).padStart(10),
-  }));
-  if (opts.xLabel) lines.push(" ".repeat(12) + opts.xLabel);
-  if (opts.legend) {
-    // Without colour the lines cannot be told apart, so the legend only names them.
-    lines.push(color ? keptNames.map((l, i) => `${COLORS[i % COLORS.length]}──${asciichart.reset} ${l}`).join("   ") : `series: ${keptNames.join(", ")}`);
+  const color = opts.color ?? isTTY();
+  const glyph = (k: number) => (color ? `${COLORS[k % COLORS.length]}${GLYPHS[k % GLYPHS.length]}${RESET}` : GLYPHS[k % GLYPHS.length]);
+  const n = Math.max(...list.map((s) => s.length));
+  const cols = sampleIndices(n, width);
+  let lo = Infinity, hi = -Infinity;
+  for (const { values } of kept) for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  // A range below ~1e-12 of the values' size cannot be told from rounding noise: draw it flat.
+  const flat = hi - lo <= 1e-12 * Math.max(Math.abs(lo), Math.abs(hi), 1e-300);
+  const rows = flat ? 1 : height;
+  const rowValue = (r: number) => (flat ? (lo + hi) / 2 : lo + (r * (hi - lo)) / (rows - 1));
+  const grid: string[][] = Array.from({ length: rows }, () => cols.map(() => " "));
+  for (const { values, k } of kept) {
+    cols.forEach((i, c) => {
+      if (i >= values.length) return;
+      const r = flat ? 0 : Math.round(((values[i] - lo) / (hi - lo)) * (rows - 1));
+      grid[r][c] = glyph(k);
+    });
   }
+  const labelW = 11;
+  for (let r = rows - 1; r >= 0; r--) lines.push(`${fmt(rowValue(r), 4).padStart(labelW)} ┤${grid[r].join("")}`);
+  lines.push(`${" ".repeat(labelW)} └${"─".repeat(cols.length)}`);
+  const [x0, x1] = opts.xRange ?? [1, n];
+  const first = fmt(x0, 4), last = fmt(x1, 4);
+  lines.push(`${" ".repeat(labelW + 2)}${first}${last.padStart(Math.max(1, cols.length - first.length))}${opts.xLabel ? `   ${opts.xLabel}` : ""}`);
+  if (flat) notes.unshift(`(flat: every value is ${fmt((lo + hi) / 2, 6)}${hi > lo ? `, within ${fmt(hi - lo, 2)}` : ""})`);
+  if (kept.length > 1 || opts.legend) lines.push(kept.map(({ k }) => `${glyph(k)} ${names[k]}`).join("   "));
   lines.push(...notes);
+  if (opts.values) {
+    const at = sampleIndices(n, opts.values);
+    const xOf = (i: number) => (n > 1 ? x0 + ((x1 - x0) * i) / (n - 1) : x0);
+    lines.push("", table(["x", ...kept.map(({ k }) => names[k])], at.map((i) => [fmt(xOf(i), 6), ...kept.map(({ values }) => (i < values.length ? fmt(values[i], 6) : "-"))])));
+  }
   return lines.join("\n");
 }
 

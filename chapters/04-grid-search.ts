@@ -12,11 +12,13 @@
  * drawn as the lecture's two heatmaps (rows η, columns λ).
  */
 import { availableParallelism } from "node:os";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runChapter } from "./_shared/cli.ts";
+import { readGrid, gridLabel as label } from "./_shared/verdicts.ts";
 import { isTTY } from "./_shared/plot.ts";
 import { heatmap, gridCsv } from "./_shared/heatmap.ts";
+import { ensureDir } from "./_shared/csv.ts";
 import { Rng } from "../lib/random.ts";
 import type { Padding } from "../lib/conv.ts";
 import { LOGSPACE, BLOW_UP_FACTOR, type RunResult } from "./_shared/lecture-cnn.ts";
@@ -31,11 +33,6 @@ function numpyStr(v: number): string {
   return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
 }
 
-/** Short axis labels: 1e-5 … 10. */
-function label(v: number): string {
-  return v >= 0.01 ? String(v) : `1e${Math.round(Math.log10(v))}`;
-}
-
 runChapter({
   id: "04-grid-search",
   title: "Chapter 04: the η × λ grid search, 49 CNNs in parallel",
@@ -43,9 +40,9 @@ runChapter({
   defaultSeed: 2023,
   quickHelp: "3 epochs per model instead of 100 (and 500 MNIST digits with --dataset mnist); still the full 7×7 grid",
   options: {
-    epochs: { type: "integer", default: 100, min: 1, help: "training epochs per model (the lecture's 100)" },
-    workers: { type: "integer", default: availableParallelism(), min: 1, help: "worker threads (default: one per core)" },
-    out: { type: "string", help: "write train_accuracy.csv, test_accuracy.csv and diverged.csv into this directory" },
+    epochs: { type: "integer", default: 100, min: 1, max: 10000, help: "training epochs per model (the lecture's 100)" },
+    workers: { type: "integer", default: availableParallelism(), min: 1, max: 1024, help: "worker threads (default: one per core; more than the cores are capped to them)" },
+    out: { type: "string", path: "outDir", help: "write train_accuracy.csv, test_accuracy.csv and diverged.csv into this directory (its parent must exist)" },
     dataset: { type: "string", choices: ["digits", "mnist"], default: "digits", help: "the lecture's 8×8 digits, or real 28×28 MNIST (about 4 s per epoch per model: use --epochs)" },
     padding: { type: "string", choices: ["valid", "same"], default: "valid", help: "the Conv2D padding (see chapter 03)" },
   },
@@ -54,7 +51,9 @@ runChapter({
     const epochs: number = opts.quick ? Math.min(3, opts.epochs) : opts.epochs;
     const dataset: string = opts.dataset;
     const padding: Padding = opts.padding;
-    const workers: number = opts.workers;
+    const cores = availableParallelism();
+    if (opts.workers > cores) io.warn(`--workers ${opts.workers} is more than the ${cores} cores; using ${cores} worker threads`);
+    const workers: number = Math.min(opts.workers, cores);
     const etas = LOGSPACE, lambdas = LOGSPACE;
 
     // One seed per cell, drawn in grid order before anything runs.
@@ -111,26 +110,26 @@ runChapter({
       io.print("");
     }
 
-    let best = tasks[0];
-    for (const t of tasks) if (results[t.index].testAccuracy > results[best.index].testAccuracy) best = t;
-    const rowMean = (i: number, a: number[][]): number => a[i].reduce((s, v) => s + v, 0) / a[i].length;
+    io.print(...readGrid({ etas, lambdas, testAccuracy, diverged, epochs, classes: 10 }), "");
     io.print(
-      "Reading the grid:",
-      `  best test accuracy ${results[best.index].testAccuracy.toFixed(3)} at η = ${label(best.eta)}, λ = ${label(best.lmbd)}`,
-      ...etas.map((eta, i) => `  η = ${label(eta).padEnd(6)} mean test accuracy over λ: ${rowMean(i, testAccuracy).toFixed(3)}${diverged[i].every(Boolean) ? "  (every run diverged)" : ""}`),
-      `  A small η learns slowly (${epochs} epochs are not enough), η ≥ 1 diverges at once, and a large λ`,
-      "  pins the weights near zero, under-fitting to chance level whatever η.",
-      "",
       `Wall time: ${seconds.toFixed(1)} s for ${tasks.length} models on ${Math.min(workers, tasks.length)} worker thread${workers > 1 ? "s" : ""}.`,
     );
 
     if (opts.out) {
       const dir = resolve(String(opts.out));
-      mkdirSync(dir, { recursive: true });
       const rows = etas.map(label), cols = lambdas.map(label);
-      writeFileSync(join(dir, "train_accuracy.csv"), gridCsv(trainAccuracy, rows, cols, "eta\\lambda"));
-      writeFileSync(join(dir, "test_accuracy.csv"), gridCsv(testAccuracy, rows, cols, "eta\\lambda"));
-      writeFileSync(join(dir, "diverged.csv"), gridCsv(diverged.map((r) => r.map(Number)), rows, cols, "eta\\lambda"));
+      const write = (name: string, text: string) => {
+        const file = join(dir, name);
+        try {
+          writeFileSync(file, text);
+        } catch (e) {
+          throw new Error(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+      };
+      ensureDir(dir);
+      write("train_accuracy.csv", gridCsv(trainAccuracy, rows, cols, "eta\\lambda"));
+      write("test_accuracy.csv", gridCsv(testAccuracy, rows, cols, "eta\\lambda"));
+      write("diverged.csv", gridCsv(diverged.map((r) => r.map(Number)), rows, cols, "eta\\lambda"));
       io.print(`Wrote train_accuracy.csv, test_accuracy.csv and diverged.csv to ${dir}`);
     }
 

@@ -183,7 +183,8 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
       if (spec.max !== undefined && v > spec.max) {
         const mem = spec.memory ? `: it would need about ${bytesText(spec.memory(v))} of memory` : "";
-        throw new UsageError(`--${name} must be at most ${spec.max}, got ${v}${mem}`);
+        const seedNote = name === "seed" ? " (seeds are whole numbers in [0, 2^32): the generator takes 32 bits, and larger seeds would repeat smaller ones)" : "";
+        throw new UsageError(`--${name} must be at most ${spec.max}${seedNote}, got ${v}${mem}`);
       }
       out[name] = v;
     }

@@ -17,6 +17,7 @@ import { SGD } from "../../lib/optimizers.ts";
 import { l2 } from "../../lib/regularizers.ts";
 import { toCategorical, trainTestSplit, type Split } from "../../lib/data.ts";
 import { loadDataset } from "./datasets.ts";
+import { describeDivergence, divergenceFacts } from "../../lib/divergence.ts";
 
 export interface LectureCnnOptions {
   inputShape: number[];
@@ -118,10 +119,11 @@ export function trainLectureCnn(
     // the chapters report divergence themselves
     log: () => {},
     onEpochEnd: o.onEpochEnd,
-    onBatchEnd: (epoch, step) => {
+    onBatchEnd: (epoch, step, loss) => {
       const growth = weightNorm(model) / initialNorm;
       if (growth <= BLOW_UP_FACTOR) return null;
-      return `the weights ran away: ‖w‖ grew to ${growth.toPrecision(3)} times its initial value in epoch ${epoch}, step ${step}`;
+      const why = describeDivergence(divergenceFacts(model.trainableParams(), o.eta, loss));
+      return `the weights ran away: ‖w‖ grew to ${growth.toPrecision(3)} times its initial value in epoch ${epoch}, step ${step} (${why})`;
     },
   });
   const loss = history.history.loss;

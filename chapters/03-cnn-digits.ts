@@ -13,6 +13,7 @@ import { runChapter } from "./_shared/cli.ts";
 import { lineChart, fmt } from "./_shared/plot.ts";
 import { shapeStr } from "../lib/matrix.ts";
 import { createConvolutionalNeuralNetwork, mnistCount, prepareData, trainLectureCnn } from "./_shared/lecture-cnn.ts";
+import { compareDefaultRun, DEFAULT_RUN_RANGE } from "./_shared/verdicts.ts";
 
 runChapter({
   id: "03-cnn-digits",
@@ -23,7 +24,7 @@ runChapter({
   options: {
     eta: { type: "number", default: 0.01, min: 0, help: "the learning rate η of SGD" },
     lambda: { type: "number", default: 1e-4, min: 0, help: "the l2 regularisation λ of every kernel" },
-    epochs: { type: "integer", default: 100, min: 1, help: "training epochs (the lecture's 100)" },
+    epochs: { type: "integer", default: 100, min: 1, max: 100000, help: "training epochs (the lecture's 100)" },
     dataset: { type: "string", choices: ["digits", "mnist"], default: "digits", help: "the lecture's 8×8 digits, or real 28×28 MNIST" },
     padding: { type: "string", choices: ["valid", "same"], default: "valid", help: "the Conv2D padding ('same' is what the lecture's code passes; see the note)" },
   },
@@ -66,12 +67,16 @@ runChapter({
     });
     io.progressDone();
 
-    io.print(
-      lineChart(r.loss, { title: "Training loss per epoch (categorical cross-entropy + λΣw²)", height: 10, xLabel: `epoch 1 … ${r.epochsRun}` }),
-      "",
-      lineChart(r.accuracy, { title: "Training accuracy per epoch", height: 8, xLabel: `epoch 1 … ${r.epochsRun}` }),
-      "",
-    );
+    // charts only for a reader: nothing is drawn under --json
+    if (!opts.json) {
+      const xLabel = `epoch 1 … ${r.epochsRun}`;
+      io.print(
+        lineChart(r.loss, { title: "Training loss per epoch (categorical cross-entropy + λΣw²)", height: 10, xLabel, values: 6 }),
+        "",
+        lineChart(r.accuracy, { title: "Training accuracy per epoch", height: 8, xLabel }),
+        "",
+      );
+    }
     if (r.diverged) io.print(`Training diverged: ${r.divergence}. The accuracies below are those of the weights it stopped with.`, "");
     io.print(
       `Training accuracy: ${r.trainAccuracy.toFixed(4)}   (${nTrain} images)`,
@@ -80,7 +85,7 @@ runChapter({
       "",
     );
     // A diverged run is a failed run: say why and exit non-zero (chapter 04 instead records divergence in its grid).
-    if (r.diverged) throw new Error(`training diverged: ${r.divergence}; try a smaller --eta (in the lecture's grid η ≥ 1 diverges)`);
+    if (r.diverged) throw new Error(`training diverged: ${r.divergence}`);
     if (eta === 0.01 && lambda === 1e-4) {
       io.print(
         "== Why η = 0.01 and λ = 1e-4",
@@ -91,7 +96,8 @@ runChapter({
         "less, and η = 0.1 works too but sits one step below divergence. λ ≥ 1 pins the weights near zero",
         "(chance level) and λ = 0.1 costs accuracy; λ = 1e-4 lies in the plateau where the penalty does not",
         "hurt. The grid's single best cell changes with the seed; this pair does not: with 100 epochs it",
-        "reached 0.964 to 0.972 test accuracy for seeds 2023, 1, 2 and 3.",
+        `reached ${DEFAULT_RUN_RANGE[0]} to ${DEFAULT_RUN_RANGE[1]} test accuracy for seeds 2023, 1, 2 and 3 (measured when this text was written).`,
+        compareDefaultRun(r.testAccuracy, epochs, dataset, padding),
       );
     }
 

@@ -26,7 +26,8 @@ export interface DivergenceFacts {
 /** Which knob to turn: "lambda" when the penalty drives the run away, otherwise "eta". */
 export function divergenceCause(f: DivergenceFacts): "lambda" | "eta" {
   const lambda = Math.max(0, ...f.lambdas);
-  if (f.learningRate * lambda > 1) return "lambda";
+  // |1 − 2ηλ| ≥ 1: the decay step alone no longer shrinks w
+  if (f.learningRate * lambda >= 1) return "lambda";
   if (lambda > 0 && Number.isFinite(f.dataLoss) && f.penalty > f.dataLoss) return "lambda";
   return "eta";
 }
@@ -39,24 +40,33 @@ export function describeDivergence(f: DivergenceFacts): string {
   const lam = f.lambdas.length === 0 ? "no l2 penalty" : `λ = ${f.lambdas.map(g).join(", ")}`;
   const figures = `η = ${g(f.learningRate)}, ${lam}, ‖w‖ = ${g(f.weightNorm)}, data loss ${g(f.dataLoss)}, penalty λΣw² ${g(f.penalty)}`;
   if (divergenceCause(f) === "lambda") {
-    const why = f.learningRate * lambda > 1
-      ? `2ηλ = ${g(2 * f.learningRate * lambda)} > 2, so each step's decay factor 1 − 2ηλ = ${g(1 - 2 * f.learningRate * lambda)} makes |w| grow`
-      : "the penalty λΣw² dominates the loss";
-    return `${figures}: ${why}; λ is too large, try a smaller λ`;
+    const why = f.learningRate * lambda >= 1
+      ? `ηλ = ${g(f.learningRate * lambda)} ≥ 1, so the decay factor 1 − 2ηλ = ${g(1 - 2 * f.learningRate * lambda)} of every step no longer shrinks w`
+      : "the penalty λΣw² is larger than the data loss";
+    return `${figures}: ${why}; λ is too large for this η, try a smaller λ`;
   }
-  return `${figures}: the data loss ran away; the learning rate η is too large, try a smaller η`;
+  return `${figures}: the penalty is not what grew, the steps along the data gradient are; the learning rate η is too large, try a smaller η`;
 }
 
-/** The facts from a model's parameters and its last (total) loss. */
-export function divergenceFacts(params: readonly Param[], learningRate: number, totalLoss: number): DivergenceFacts {
-  let sq = 0, penalty = 0;
+/**
+ * The facts from a model's parameters and a (total) loss. `penaltyAtLoss` is
+ * the penalty at the weights that gave `totalLoss`, when the weights have
+ * changed since (an update was applied); by default the current weights'.
+ */
+export function divergenceFacts(params: readonly Param[], learningRate: number, totalLoss: number, penaltyAtLoss?: number): DivergenceFacts {
+  let sq = 0;
   const lambdas = new Set<number>();
   for (const p of params) {
     for (const v of p.value.data) sq += v * v;
-    if (p.regularizer) {
-      penalty += p.regularizer.penalty(p.value);
-      if (p.regularizer.lambda !== undefined) lambdas.add(p.regularizer.lambda);
-    }
+    if (p.regularizer?.lambda !== undefined) lambdas.add(p.regularizer.lambda);
   }
+  const penalty = penaltyAtLoss ?? penaltyOf(params);
   return { learningRate, lambdas: [...lambdas], weightNorm: Math.sqrt(sq), dataLoss: totalLoss - penalty, penalty };
+}
+
+/** Σ λ‖W‖² over the regularised parameters. */
+export function penaltyOf(params: readonly Param[]): number {
+  let s = 0;
+  for (const p of params) if (p.regularizer) s += p.regularizer.penalty(p.value);
+  return s;
 }

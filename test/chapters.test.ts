@@ -15,7 +15,7 @@ function run(name: string, ...args: string[]) {
 test("03: a run that diverges (η = 10) exits 1 with one line naming the divergence, and no JSON", () => {
   const r = run("03-cnn-digits", "--eta", "10", "--epochs", "1", "--json");
   assert.is(r.code, 1);
-  assert.match(r.err, /training diverged: .*epoch 1, step \d+; try a smaller --eta/);
+  assert.match(r.err, /training diverged: .*epoch 1, step \d+ \(η = 10, λ = 0\.0001, ‖w‖ = .*try a smaller η\)/);
   assert.is(r.err.trim().split("\n").length, 1, r.err);
   assert.is(r.out, "");
 });

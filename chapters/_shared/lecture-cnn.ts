@@ -17,7 +17,7 @@ import { SGD } from "../../lib/optimizers.ts";
 import { l2 } from "../../lib/regularizers.ts";
 import { toCategorical, trainTestSplit, type Split } from "../../lib/data.ts";
 import { loadDataset } from "./datasets.ts";
-import { describeDivergence, divergenceFacts } from "../../lib/divergence.ts";
+import { describeDivergence, divergenceFacts, penaltyOf } from "../../lib/divergence.ts";
 
 export interface LectureCnnOptions {
   inputShape: number[];
@@ -111,6 +111,8 @@ export function trainLectureCnn(
   const t0 = performance.now();
   const model = createConvolutionalNeuralNetwork({ inputShape: data.inputShape, eta: o.eta, lmbd: o.lmbd, padding: o.padding, seed: o.seed });
   const initialNorm = weightNorm(model);
+  // the penalty at the weights a batch's loss was computed on (those before its update), for the divergence message
+  let penaltyBefore = penaltyOf(model.trainableParams());
   const history = model.fit(data.xTrain, data.yTrain, {
     epochs: o.epochs,
     batchSize: o.batchSize ?? 100,
@@ -121,8 +123,10 @@ export function trainLectureCnn(
     onEpochEnd: o.onEpochEnd,
     onBatchEnd: (epoch, step, loss) => {
       const growth = weightNorm(model) / initialNorm;
+      const penaltyAtLoss = penaltyBefore;
+      penaltyBefore = penaltyOf(model.trainableParams());
       if (growth <= BLOW_UP_FACTOR) return null;
-      const why = describeDivergence(divergenceFacts(model.trainableParams(), o.eta, loss));
+      const why = describeDivergence(divergenceFacts(model.trainableParams(), o.eta, loss, penaltyAtLoss));
       return `the weights ran away: ‖w‖ grew to ${growth.toPrecision(3)} times its initial value in epoch ${epoch}, step ${step} (${why})`;
     },
   });

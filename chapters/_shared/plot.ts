@@ -94,7 +94,8 @@ export function lineChart(series: number[] | number[][], opts: LineChartOptions 
   lines.push(`${" ".repeat(labelW)} └${"─".repeat(cols.length)}`);
   const [x0, x1] = opts.xRange ?? [1, n];
   const first = fmt(x0, 4), last = fmt(x1, 4);
-  lines.push(`${" ".repeat(labelW + 2)}${first}${last.padStart(Math.max(1, cols.length - first.length))}${opts.xLabel ? `   ${opts.xLabel}` : ""}`);
+  const ticks = n === 1 ? first : cols.length > first.length + last.length ? first + last.padStart(cols.length - first.length) : `${first} … ${last}`;
+  lines.push(`${" ".repeat(labelW + 2)}${ticks}${opts.xLabel ? `   ${opts.xLabel}` : ""}`);
   if (flat) notes.unshift(`(flat: every value is ${fmt((lo + hi) / 2, 6)}${hi > lo ? `, within ${fmt(hi - lo, 2)}` : ""})`);
   if (kept.length > 1 || opts.legend) lines.push(kept.map(({ k }) => `${glyph(k)} ${names[k]}`).join("   "));
   lines.push(...notes);

@@ -21,6 +21,7 @@ import { Rng } from "../lib/random.ts";
 import { toCategorical, trainTestSplit } from "../lib/data.ts";
 import { loadDataset } from "./_shared/datasets.ts";
 import { mnistCount } from "./_shared/lecture-cnn.ts";
+import { correlationTableDistances, readCorrelations } from "./_shared/verdicts.ts";
 
 /**
  * The mean Pearson correlation, over the data set, between the pixel pairs
@@ -100,16 +101,18 @@ runChapter({
 
     // ------------------------------------------------------------ 2. strong correlations
     const corr = correlationByDistance(images);
-    const show = corr.map((c, i) => [i + 1, c] as [number, number]).filter(([dd, c]) => Number.isFinite(c) && (W <= 8 || [1, 2, 3, 4, 6, 8, 12, 16, 20].includes(dd)));
+    const reading = readCorrelations(corr);
+    const distances = correlationTableDistances(W, reading.halfDistance !== null ? [reading.halfDistance] : []);
+    const show = distances.map((dd) => [dd, corr[dd - 1]] as [number, number]).filter(([, c]) => Number.isFinite(c));
     io.print(
       "== Strong correlations",
       "",
-      "Neighbouring pixels of an image are strongly correlated: ink at one pixel makes ink at the next one likely.",
+      "The lecture: neighbouring pixels of an image are strongly correlated (ink at one pixel makes ink at the next one likely).",
       "The mean correlation, over the data set, between pixels d columns apart in the same row:",
       "",
       table(["distance d", "mean correlation"], show.map(([dd, c]) => [dd, fmt(c, 3)])),
       "",
-      `Neighbours (d = 1) correlate at ${fmt(corr[0], 2)}; at d = ${W >= 6 ? 5 : W - 1} the correlation is ${fmt(corr[Math.min(4, W - 2)], 2)}.`,
+      ...reading.lines,
       ...(dataset === "digits"
         ? ["(Each of these 8×8 pixels counts the ink in a 4×4 block of a 32×32 scan, so the correlation falls off", "faster than on MNIST's 28×28 pixels: try --dataset mnist.)"]
         : []),

@@ -21,6 +21,7 @@ import { type RnnParams, simpleRnnCell } from "../lib/rnn.ts";
 import { bpttForward, bpttBackward } from "../lib/bptt.ts";
 import { RHOS, gradientFlowSetup, gradientFlowRun, gradientFlowProblem, type GradientFlowRun } from "./_shared/bptt-experiment.ts";
 import { sequenceGradCheck } from "./_shared/bptt-gradcheck.ts";
+import { readForwardExplosion, readTanhRates } from "./_shared/verdicts.ts";
 
 const T = 100;
 
@@ -48,8 +49,16 @@ runChapter({
   defaultSeed: 2023,
   quickHelp: "here the same experiment, which already takes about 2 s; only the plots are lower",
   options: {
-    units: { type: "integer", default: 32, min: 2, help: "hidden units u of the RNN in the main experiment" },
-    clip: { type: "number", default: 1, min: 1e-12, help: "the norm threshold of the gradient-clipping demonstration" },
+    units: {
+      type: "integer",
+      default: 32,
+      min: 2,
+      max: 512,
+      // the T per-step u×u contributions to ∂L/∂W_hh, the Jacobian products and a few more u×u matrices
+      memory: (u) => 8 * u * u * (T + 10),
+      help: "hidden units u of the RNN in the main experiment",
+    },
+    clip: { type: "number", default: 1, min: 1e-12, max: 1e12, help: "the norm threshold of the gradient-clipping demonstration" },
   },
   run(opts, io) {
     const seed: number = opts.seed;
@@ -198,7 +207,8 @@ runChapter({
       "   ∂h(T)/∂h(k) = Π_{i=k+1..T} diag(σ'(z_h(i))) W_hh, and for σ linear ‖∂L/∂h(T−k)‖ ∝ ρᵏ.",
       "",
     );
-    for (const activation of ["linear", "tanh"] as const) {
+    // the tables and charts are for a reader: none of them is built under --json
+    for (const activation of opts.json ? [] : (["linear", "tanh"] as const)) {
       const rs = runs.filter((r) => r.activation === activation);
       const legend = rs.map((r) => `ρ = ${r.rho}`);
       /** log10 of a series (index t−1 for t = 1..T) at the sample steps, one row per ρ. */
@@ -256,11 +266,10 @@ runChapter({
       "Reading the results:",
       `  linear: the fitted rate equals ρ within ${(100 * worstFit).toFixed(2)}% for every ρ:`,
       ...lin.map((r) => `            ${rateText(r)}`),
-      "          For ρ > 1 the forward pass explodes too, so ‖∂L/∂h(T)‖ = ‖W_yhᵀ(ŷ − y)‖ is itself large.",
+      readForwardExplosion(lin.map((r) => ({ rho: r.rho, fittedRate: r.fittedRate, dLdhT: r.dLdh[T - 1] }))),
       "  tanh:",
       ...th.map((r) => `            ${rateText(r)}`),
-      "          The rates lie below ρ: a saturated unit has σ'(z) = 1 − tanh²(z) ≪ 1, and the diag(σ') factors in",
-      "          ∂h(t)/∂h(t−1) pull the gradient back down.",
+      ...readTanhRates(th.map((r) => ({ rho: r.rho, fittedRate: r.fittedRate, dLdhT: r.dLdh[T - 1] }))),
       tamed.length > 0
         ? `          With ρ > 1 (${tamed.map((r) => `ρ = ${r.rho}`).join(", ")}) the gradient does not explode: ρ > 1 is necessary for exploding\n` +
           "          gradients but not sufficient (Pascanu, Mikolov & Bengio 2013, whose conditions use σ_max and γ = max σ' = 1)."

@@ -177,8 +177,9 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
       if (spec.path) checkPath(name, value, spec.path);
       out[name] = value;
     } else {
-      const v = Number(value);
-      if (value.trim() === "" || !Number.isFinite(v)) throw new UsageError(`--${name} needs a number, got '${value}'`);
+      // plain decimals only: Number() would also take 0x10, 0b11 and 1e999 (= Infinity)
+      const v = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value) ? Number(value) : NaN;
+      if (!Number.isFinite(v)) throw new UsageError(`--${name} needs a ${spec.type === "integer" ? "whole number" : "number"}, got '${value}'`);
       if (spec.type === "integer" && !Number.isInteger(v)) throw new UsageError(`--${name} needs a whole number, got '${value}'`);
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
       if (spec.max !== undefined && v > spec.max) {

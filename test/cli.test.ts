@@ -33,6 +33,7 @@ test("--help prints usage with every option and exits 0", () => {
   const r = run("--help");
   assert.is(r.code, 0);
   for (const flag of ["--seed", "--quick", "--json", "--size", "--mode ok|fail|shape"]) assert.ok(r.out.includes(flag), flag);
+  assert.match(r.out, /a whole number in \[0, 2\^32\)/, "the seed range is stated");
 });
 
 test("unknown flags and bad values print the usage and exit non-zero", () => {
@@ -42,7 +43,7 @@ test("unknown flags and bad values print the usage and exit non-zero", () => {
     assert.match(r.err, /Usage:/);
     assert.not.match(r.err, /at .*\.ts:\d+/, "no stack trace");
   }
-  assert.match(run("--mode", "maybe").err, /--mode must be one of ok, fail, shape; got 'maybe'/);
+  assert.match(run("--mode", "maybe").err, /--mode must be one of ok, fail, shape, progress; got 'maybe'/);
 });
 
 test("an error inside the chapter is one clear line and exit 1, with no stack trace", () => {
@@ -52,6 +53,33 @@ test("an error inside the chapter is one clear line and exit 1, with no stack tr
     assert.match(r.err, pattern);
     assert.is(r.err.trim().split("\n").length, 1, r.err);
   }
+});
+
+test("--json --help prints the usage as one JSON object on stdout", () => {
+  for (const args of [["--json", "--help"], ["--help", "--json"]]) {
+    const r = run(...args);
+    assert.is(r.code, 0);
+    const o = JSON.parse(r.out);
+    assert.equal(Object.keys(o), ["usage"]);
+    assert.match(o.usage, /Usage: npx tsx chapters\/fixture\.ts/);
+  }
+});
+
+test("progress off a terminal: whole lines on stderr, no carriage returns, rate-limited; nothing under --json", () => {
+  const r = run("--mode", "progress");
+  assert.is(r.code, 0);
+  assert.not.match(r.err, /\r/);
+  assert.equal(r.err.trim().split("\n"), ["step 1/5", "step 5/5"]);
+  const j = run("--mode", "progress", "--json");
+  assert.is(j.err, "");
+  assert.ok(JSON.parse(j.out));
+});
+
+test("seeds beyond 32 bits are refused rather than folded onto small ones", () => {
+  const r = run("--seed", "4294967296");
+  assert.is(r.code, 2);
+  assert.match(r.err, /--seed must be at most 4294967295 \(seeds are whole numbers in \[0, 2\^32\)/);
+  assert.is(run("--seed", "4294967295", "--json").code, 0);
 });
 
 test.run();

@@ -20,4 +20,47 @@ test("table aligns columns and fmt keeps four significant digits", () => {
   assert.is(fmt(NaN), "NaN");
 });
 
+
+import { GLYPHS } from "../chapters/_shared/plot.ts";
+
+test("a flat or nearly flat series is drawn as one flat row (asciichart never finished on these)", () => {
+  for (const s of [[2.3, 2.3, 2.3], [2.3, 2.3 + 1e-15, 2.3], [0, 1e-320, 0], [5]]) {
+    const c = lineChart(s, { title: "flat", color: false });
+    assert.match(c, /\(flat: every value is/);
+    assert.ok(c.split("\n").length < 10, c);
+  }
+});
+
+test("without colour, six series get six glyphs, each drawn and named in the legend", () => {
+  const series = Array.from({ length: 6 }, (_, k) => Array.from({ length: 50 }, (_, t) => k * 10 + Math.sin(t / 5)));
+  const names = series.map((_, k) => `ρ = ${k}`);
+  const c = lineChart(series, { legend: names, color: false, height: 30 });
+  assert.not.match(c, /\x1b\[/, "no escape codes");
+  const lines = c.split("\n");
+  const legend = lines.find((l) => l.includes("ρ = 0"))!;
+  names.forEach((n, k) => assert.ok(legend.includes(`${GLYPHS[k]} ${n}`), `legend names '${GLYPHS[k]} ${n}': ${legend}`));
+  const body = lines.filter((l) => l.includes("┤")).map((l) => l.split("┤")[1]).join("");
+  for (let k = 0; k < 6; k++) assert.ok(body.includes(GLYPHS[k]), `glyph ${GLYPHS[k]} drawn`);
+});
+
+test("every point lies within half a row of its row's label", () => {
+  const s = Array.from({ length: 40 }, (_, t) => Math.exp(t / 10) * Math.cos(t));
+  const height = 12;
+  const rows = lineChart(s, { color: false, height }).split("\n").filter((l) => l.includes("┤"));
+  const labels = rows.map((l) => Number(l.split("┤")[0]));
+  const step = (Math.max(...s) - Math.min(...s)) / (height - 1);
+  s.forEach((v, t) => {
+    const r = rows.findIndex((l) => l.split("┤")[1][t] === "*");
+    assert.ok(r >= 0, `point ${t} drawn`);
+    // labels carry 4 significant digits: allow that rounding on top of half a row
+    assert.ok(Math.abs(labels[r] - v) <= step / 2 + Math.abs(labels[r]) * 1e-3 + 1e-9, `t = ${t}: value ${v}, row label ${labels[r]}, half a row ${step / 2}`);
+  });
+});
+
+test("the values option puts the exact values in a table under the chart", () => {
+  const c = lineChart([[1.23456, 2, 3], [3, 2, 1]], { legend: ["a", "b"], color: false, values: 3 });
+  assert.match(c, /x\s+a\s+b/);
+  assert.match(c, /1\s+1\.23456\s+3/);
+});
+
 test.run();

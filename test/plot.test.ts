@@ -57,6 +57,13 @@ test("every point lies within half a row of its row's label", () => {
   });
 });
 
+test("two series on the same cells are both visible: their glyphs alternate", () => {
+  const a = [1, 2, 3, 4, 5, 6, 7, 8];
+  const c = lineChart([a, [...a]], { legend: ["a", "b"], color: false });
+  assert.match(c, /┤\*o|┤o\*/);
+  assert.match(c, /their glyphs alternate/);
+});
+
 test("the values option puts the exact values in a table under the chart", () => {
   const c = lineChart([[1.23456, 2, 3], [3, 2, 1]], { legend: ["a", "b"], color: false, values: 3 });
   assert.match(c, /x\s+a\s+b/);

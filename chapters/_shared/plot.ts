@@ -50,7 +50,7 @@ export function sampleIndices(n: number, k: number): number[] {
  * One or more series as a point chart with a title, labelled rows and a
  * legend of glyphs. A series is cut at its first non-finite value (a diverged
  * run ends there) and a note says where. Where points of several series fall
- * on one cell, the one later in the legend is shown.
+ * on one cell, their glyphs alternate from column to column.
  */
 export function lineChart(series: number[] | number[][], opts: LineChartOptions = {}): string {
   const list = (Array.isArray(series[0]) ? series : [series]) as number[][];
@@ -81,23 +81,28 @@ export function lineChart(series: number[] | number[][], opts: LineChartOptions 
   const flat = hi - lo <= 1e-12 * Math.max(Math.abs(lo), Math.abs(hi), 1e-300);
   const rows = flat ? 1 : height;
   const rowValue = (r: number) => (flat ? (lo + hi) / 2 : lo + (r * (hi - lo)) / (rows - 1));
-  const grid: string[][] = Array.from({ length: rows }, () => cols.map(() => " "));
+  // every cell lists the series that fall on it; where several do, their glyphs take turns along the row,
+  // so that a band shared by two series reads "x#x#x#" and neither is hidden
+  const hits: number[][][] = Array.from({ length: rows }, () => cols.map(() => []));
+  let shared = false;
   for (const { values, k } of kept) {
     cols.forEach((i, c) => {
       if (i >= values.length) return;
       const r = flat ? 0 : Math.round(((values[i] - lo) / (hi - lo)) * (rows - 1));
-      grid[r][c] = glyph(k);
+      hits[r][c].push(k);
+      if (hits[r][c].length > 1) shared = true;
     });
   }
+  const cell = (ks: number[], c: number) => (ks.length === 0 ? " " : glyph(ks[c % ks.length]));
   const labelW = 11;
-  for (let r = rows - 1; r >= 0; r--) lines.push(`${fmt(rowValue(r), 4).padStart(labelW)} ┤${grid[r].join("")}`);
+  for (let r = rows - 1; r >= 0; r--) lines.push(`${fmt(rowValue(r), 4).padStart(labelW)} ┤${hits[r].map(cell).join("")}`);
   lines.push(`${" ".repeat(labelW)} └${"─".repeat(cols.length)}`);
   const [x0, x1] = opts.xRange ?? [1, n];
   const first = fmt(x0, 4), last = fmt(x1, 4);
   const ticks = n === 1 ? first : cols.length > first.length + last.length ? first + last.padStart(cols.length - first.length) : `${first} … ${last}`;
   lines.push(`${" ".repeat(labelW + 2)}${ticks}${opts.xLabel ? `   ${opts.xLabel}` : ""}`);
   if (flat) notes.unshift(`(flat: every value is ${fmt((lo + hi) / 2, 6)}${hi > lo ? `, within ${fmt(hi - lo, 2)}` : ""})`);
-  if (kept.length > 1 || opts.legend) lines.push(kept.map(({ k }) => `${glyph(k)} ${names[k]}`).join("   "));
+  if (kept.length > 1 || opts.legend) lines.push(kept.map(({ k }) => `${glyph(k)} ${names[k]}`).join("   ") + (shared && kept.length > 1 ? "   (where series share a cell, their glyphs alternate)" : ""));
   lines.push(...notes);
   if (opts.values) {
     const at = sampleIndices(n, opts.values);

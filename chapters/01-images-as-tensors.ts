@@ -93,7 +93,7 @@ runChapter({
     io.print(
       `Five random digits (indices ${picks.join(", ")}), shaded " ░▒▓█" from 0 to ${max}:`,
       "",
-      drawImages(images, picks, picks.map((i) => `Label: ${labels[i]}`), max),
+      opts.json ? "" : drawImages(images, picks, picks.map((i) => `Label: ${labels[i]}`), max),
       "",
     );
     const first = takeRows(images, [picks[0]]).reshape([H, W]);

@@ -217,11 +217,11 @@ runChapter({
       "",
       `Digit ${pick} (label ${d.labels[pick]}), four 3×3 filters, ReLU, then 2×2 max pooling (each map scaled to its own maximum):`,
       "",
-      drawImages(d.images, [pick], [`input ${H}×${W}`], dataset === "digits" ? 16 : 1),
+      opts.json ? "" : drawImages(d.images, [pick], [`input ${H}×${W}`], dataset === "digits" ? 16 : 1),
       "",
-      drawFeatureMaps(maps, names.map((n) => `${n} ${shapes[0][0]}×${shapes[0][1]}`)),
+      opts.json ? "" : drawFeatureMaps(maps, names.map((n) => `${n} ${shapes[0][0]}×${shapes[0][1]}`)),
       "",
-      drawFeatureMaps(pooledMaps, names.map((n) => `${n.split(" ")[0]} ${shapes[1][0]}×${shapes[1][1]}`)),
+      opts.json ? "" : drawFeatureMaps(pooledMaps, names.map((n) => `${n.split(" ")[0]} ${shapes[1][0]}×${shapes[1][1]}`)),
     );
 
     return {

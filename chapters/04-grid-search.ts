@@ -94,9 +94,9 @@ runChapter({
     io.print(
       "== Final visualization",
       "",
-      heatmap(trainAccuracy, { ...common, title: "Training Accuracy" }),
+      opts.json ? "" : heatmap(trainAccuracy, { ...common, title: "Training Accuracy" }),
       "",
-      heatmap(testAccuracy, { ...common, title: "Test Accuracy" }),
+      opts.json ? "" : heatmap(testAccuracy, { ...common, title: "Test Accuracy" }),
       "",
       `† diverged: a batch's loss became NaN or ∞, or the weights ran away (‖w‖ past ${BLOW_UP_FACTOR}× its initial value); training`,
       "  stopped there, and the accuracy shown is that of the weights it stopped with.",

@@ -95,7 +95,7 @@ const CHAPTER_CASES: ChapterCase[] = [
   { chapter: "03-cnn-digits", args: ["--eta", "-1"], code: 2, err: /--eta must be at least 0, got -1/ },
   { chapter: "03-cnn-digits", args: ["--eta", "NaN"], code: 2, err: /--eta needs a number, got 'NaN'/ },
   { chapter: "03-cnn-digits", args: ["--eta", "Infinity"], code: 2, err: /--eta needs a number, got 'Infinity'/ },
-  { chapter: "03-cnn-digits", args: ["--eta"], code: 2, err: /--eta needs a value/ },
+  { chapter: "03-cnn-digits", args: ["--eta"], code: 2, err: /--eta needs a value \(a number\)/ },
   { chapter: "03-cnn-digits", args: ["--lambda", "-0.1"], code: 2, err: /--lambda must be at least 0, got -0\.1/ },
   { chapter: "03-cnn-digits", args: ["--epochs", "0"], code: 2, err: /--epochs must be at least 1, got 0/ },
   { chapter: "03-cnn-digits", args: ["--epochs", "1e9"], code: 2, err: /--epochs must be at most 100000, got 1000000000/ },
@@ -110,13 +110,14 @@ const CHAPTER_CASES: ChapterCase[] = [
   { chapter: "05-bptt", args: ["--clip", "0"], code: 2, err: /--clip must be at least 1e-12, got 0/ },
   { chapter: "05-bptt", args: ["--clip", "abc"], code: 2, err: /--clip needs a number, got 'abc'/ },
   { chapter: "05-bptt", args: ["--quick=yes"], code: 2, err: /--quick takes no value, got 'yes'/ },
-  { chapter: "05-bptt", args: ["--rho", "2"], code: 2, err: /unknown option '--rho'/ },
+  { chapter: "05-bptt", args: ["--rho", "2"], code: 2, err: /unknown option '--rho'; expected one of --seed, --quick, --json, --units, --clip, --help/ },
   // chapters 01 and 02
   { chapter: "01-images-as-tensors", args: ["--dataset", ""], code: 2, err: /--dataset must be one of digits, mnist; got ''/ },
   { chapter: "01-images-as-tensors", args: ["stray"], code: 2, err: /unexpected argument 'stray'; options start with --/ },
   { chapter: "01-images-as-tensors", args: ["--seed", "99999999999"], code: 2, err: /--seed must be at most 4294967295.*got 99999999999/ },
-  { chapter: "02-convolution", args: ["--bogus"], code: 2, err: /unknown option '--bogus'/ },
+  { chapter: "02-convolution", args: ["--bogus"], code: 2, err: /unknown option '--bogus'; expected one of --seed, --quick, --json, --dataset, --help/ },
   { chapter: "02-convolution", args: ["--json=1"], code: 2, err: /--json takes no value, got '1'/ },
+  { chapter: "02-convolution", args: ["--dataset"], code: 2, err: /--dataset needs a value \(digits, mnist\)/ },
   { chapter: "02-convolution", args: ["--dataset", "MNIST"], code: 2, err: /--dataset must be one of digits, mnist; got 'MNIST'/ },
 ];
 

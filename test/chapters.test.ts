@@ -32,4 +32,19 @@ test("an unknown dataset or flag prints the usage and exits 2", () => {
   }
 });
 
+test("05 piped (no terminal, no colour): every chart names six series with six glyphs, and draws each of them", () => {
+  const r = spawnSync(tsx, [chapter("05-bptt"), "--quick"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stdout, /\x1b\[/, "no escape codes");
+  const lines = r.stdout.split("\n");
+  const legends = lines.map((l, i) => [l, i] as const).filter(([l]) => /^\* ρ = 0\.5 {3}o ρ = 0\.9 {3}\+ ρ = 1 {3}x ρ = 1\.1 {3}# ρ = 1\.5 {3}@ ρ = 2/.test(l));
+  assert.is(legends.length, 6, "six charts (three per activation), each with the full legend");
+  for (const [, at] of legends) {
+    // the chart's rows sit above its legend, down to the title
+    const body: string[] = [];
+    for (let i = at - 1; i >= 0 && !lines[i].startsWith("log10"); i--) if (lines[i].includes("┤")) body.push(lines[i].split("┤")[1]);
+    for (const g of ["*", "o", "+", "x", "#", "@"]) assert.ok(body.join("").includes(g), `glyph ${g} drawn in the chart above line ${at}`);
+  }
+});
+
 test.run();

@@ -162,7 +162,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
     if (!arg.startsWith("--")) throw new UsageError(`unexpected argument '${arg}'; options start with --`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const spec = specs[name];
-    if (!spec) throw new UsageError(`unknown option '--${name}'`);
+    if (!spec) throw new UsageError(`unknown option '--${name}'; expected one of ${[...Object.keys(specs), "help"].map((k) => `--${k}`).join(", ")}`);
     if (spec.type === "boolean") {
       if (value !== undefined) throw new UsageError(`--${name} takes no value, got '${value}'`);
       out[name] = true;
@@ -170,7 +170,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      if (value === undefined) throw new UsageError(`--${name} needs a value (${spec.type === "string" ? (spec.choices ? spec.choices.join(", ") : "a path or a word") : spec.type === "integer" ? "a whole number" : "a number"})`);
     }
     if (spec.type === "string") {
       if (spec.choices && !spec.choices.includes(value)) throw new UsageError(`--${name} must be one of ${spec.choices.join(", ")}; got '${value}'`);

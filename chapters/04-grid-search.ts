@@ -52,7 +52,7 @@ runChapter({
     const dataset: string = opts.dataset;
     const padding: Padding = opts.padding;
     const cores = availableParallelism();
-    if (opts.workers > cores) io.warn(`--workers ${opts.workers} is more than the ${cores} cores; using ${cores} worker threads`);
+    if (opts.workers > cores) io.warn?.(`--workers ${opts.workers} is more than the ${cores} cores; using ${cores} worker threads`);
     const workers: number = Math.min(opts.workers, cores);
     const etas = LOGSPACE, lambdas = LOGSPACE;
 

@@ -42,8 +42,8 @@ export interface ChapterIO {
   progress(text: string): void;
   /** Ends a progress line. */
   progressDone(): void;
-  /** A one-line warning on stderr (also under --json: stdout stays one JSON object). */
-  warn(text: string): void;
+  /** A one-line warning on stderr (also under --json: stdout stays one JSON object). Optional, so that hand-made ChapterIO objects still type-check. */
+  warn?(text: string): void;
 }
 
 /** Off a terminal, progress lines are written at most this often. */

@@ -91,12 +91,12 @@ export function pairingCcd(X: number, opts: CcdOptions = {}): CcdResult {
       }
     }
     const next = (-g / 2) * sum;
-    if (!Number.isFinite(next)) throw new Error(`pairingCcd: the iteration diverged for X = ${X}, g = ${g} (E_c = ${next} at iteration ${it})`);
+    if (!Number.isFinite(next)) throw new Error(`pairingCcd: the iteration diverged for X = ${X}, g = ${g} (E_c = ${next} at iteration ${it}); CCD for the pairing model breaks down at strong coupling; try a smaller |g| (with 40 particles it converges for |g| ≤ 0.6)`);
     const change = Math.abs(next - energy);
     energy = next;
     if (change < tol) return { energy, referenceEnergy, iterations: it, residual, amplitudes: t };
   }
-  throw new Error(`pairingCcd: no convergence for X = ${X}, g = ${g} within ${maxIt} iterations (last residual ${residual.toExponential(2)})`);
+  throw new Error(`pairingCcd: no convergence for X = ${X}, g = ${g} within ${maxIt} iterations (last residual ${residual.toExponential(2)}); try a smaller |g|`);
 }
 
 /** The correlation energies for X = 2, 4, …, 2·count (the lecture's data for count = 20, g = 0.5). */

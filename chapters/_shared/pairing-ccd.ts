@@ -91,7 +91,7 @@ export function pairingCcd(X: number, opts: CcdOptions = {}): CcdResult {
       }
     }
     const next = (-g / 2) * sum;
-    if (!Number.isFinite(next)) throw new Error(`pairingCcd: the iteration diverged for X = ${X}, g = ${g} (E_c = ${next} at iteration ${it}); CCD for the pairing model breaks down at strong coupling; try a smaller |g| (with 40 particles it converges for |g| ≤ 0.6)`);
+    if (!Number.isFinite(next)) throw new Error(`pairingCcd: the iteration diverged for X = ${X}, g = ${g} (E_c = ${next} at iteration ${it}); CCD for the pairing model breaks down at strong coupling; try a smaller |g| (with 40 particles g = 0.6 converges, g = 0.7 does not)`);
     const change = Math.abs(next - energy);
     energy = next;
     if (change < tol) return { energy, referenceEnergy, iterations: it, residual, amplitudes: t };

@@ -9,7 +9,7 @@ import { Rng } from "../lib/random.ts";
 import { Sequential } from "../lib/model.ts";
 import { Dense } from "../lib/layers.ts";
 import { SimpleRNN, GRU, LSTM } from "../lib/recurrent.ts";
-import { Adam } from "../lib/optimizers.ts";
+import { Adam, RMSprop } from "../lib/optimizers.ts";
 import { encodeFloat64, decodeFloat64 } from "../lib/weights-file.ts";
 import { randn, assertGrad, weighted, maxAbsDiff, assertThrowsMatching } from "./_helpers.ts";
 
@@ -130,6 +130,23 @@ test("fit with verbose 1 prints loss and val_loss per epoch for a recurrent mode
   assert.is(lines.length, 3);
   lines.forEach((l, i) => assert.match(l, new RegExp(`^Epoch ${i + 1}/3 - loss: \\d\\.\\d{4}(e[+-]\\d+)? - val_loss: \\d\\.\\d{4}(e[+-]\\d+)?$`), l));
   assert.is(h.history.val_loss.length, 3);
+});
+
+test("Adam and RMSprop keep their state across model.trainStep calls (a layer's params() records are fresh each call)", () => {
+  for (const make of [() => new Adam(), () => new RMSprop()]) {
+    const x = randn([4, 2, 1], new Rng(20)), y = randn([4, 1], new Rng(21));
+    const viaModel = gruNet(22);
+    viaModel.compile({ loss: "mse", optimizer: make() });
+    const byHand = gruNet(22);
+    byHand.compile({ loss: "mse", optimizer: make() });
+    const opt = make(), params = byHand.trainableParams();
+    for (let step = 0; step < 3; step++) {
+      viaModel.trainStep(x, y);
+      opt.apply(params, byHand.lossAndGradients(x, y).grads);
+    }
+    const a = viaModel.getWeights(), b = byHand.getWeights();
+    a.forEach((t, i) => assert.ok(maxAbsDiff(t, b[i]) < 1e-15, `${opt.name}: weight ${i}`));
+  }
 });
 
 test.run();

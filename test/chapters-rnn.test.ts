@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lectureSineRnn } from "../chapters/_shared/sine-data.ts";
 import { buildNetwork } from "../chapters/_shared/extrapolation.ts";
+import { checkPath } from "../chapters/_shared/cli.ts";
 
 const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
 const chapter = (name: string) => fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
@@ -79,6 +80,13 @@ test("10 --quick --json --data solve: the keys, 20 predictions, and the solved d
   j.data.forEach((v: number, i: number) => assert.ok(Math.abs(v - CCD_ENERGIES[i]) < 1e-7, `point ${i}`));
   // the known first 12 points are the true ones
   assert.equal(m.predictions.slice(0, 12), j.data.slice(0, 12));
+});
+
+test("an --out or --save file that exists already may be overwritten (checkPath)", () => {
+  const f = join(dir, "exists.csv");
+  writeFileSync(f, "x\n");
+  checkPath("out", f, "outFile");
+  assert.throws(() => checkPath("out", join(f, "inside.csv"), "outFile"), /'.*exists\.csv' is not a directory/);
 });
 
 test.run();

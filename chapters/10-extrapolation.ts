@@ -143,6 +143,8 @@ runChapter({
       for (const seed of seeds) {
         const r = runNetwork(name, {
           seed, xs, ys, epochs, load: opts.load ? weightsPath(opts.load, name) : undefined,
+          // the summary's network is the first seed's, untrained
+          model: seed === seeds[0] ? probe : undefined,
           onEpochEnd: (e, logs) => io.progress(`${name}, seed ${seed}: epoch ${e + 1}/${epochs}  loss ${kerasNumber(logs.loss)}  val_loss ${kerasNumber(logs.val_loss)}`),
         });
         io.progressDone();
@@ -152,8 +154,9 @@ runChapter({
       }
       const med = medianRun(runs);
       if (opts.save) {
-        probe.setWeights(med.weights);
-        probe.saveWeights(weightsPath(opts.save, name));
+        const keep = buildNetwork(name, med.seed);
+        keep.setWeights(med.weights);
+        keep.saveWeights(weightsPath(opts.save, name));
         io.print(`  saved seed ${med.seed}'s weights to ${weightsPath(opts.save, name)}`);
       }
       const mses = runs.map((r) => r.mse);

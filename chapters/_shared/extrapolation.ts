@@ -119,8 +119,10 @@ export interface ExtrapolationRun {
 export function runNetwork(name: ModelName, o: {
   seed: number; xs: readonly number[]; ys: readonly number[]; epochs?: number; load?: string;
   onEpochEnd?: (epoch: number, logs: Record<string, number>) => void;
+  /** A fresh network from buildNetwork(name, seed), if the caller built one already (building the big ones takes a while). */
+  model?: Sequential;
 }): ExtrapolationRun {
-  const model = buildNetwork(name, o.seed);
+  const model = o.model ?? buildNetwork(name, o.seed);
   const t0 = performance.now();
   let history: History | null = null;
   if (o.load) {

@@ -162,7 +162,7 @@ runChapter({
       `next point is new, so no predictor can beat that floor on average. On this draw of the noise, the ideal`,
       `predictor (the true mean sin(0.02t) + 1) scores ${fmt(idealTrain, 4)} on the training targets; the network scores`,
       `${fmt(main.trainMSE, 4)}, ${ratio >= 1 ? `${fmt(ratio, 3)}× the ideal predictor's` : `${fmt(1 / ratio, 3)}× below the ideal predictor's: it has fitted some of the noise of these 800 points`}.`,
-      "A low train MSE here is not a sign of skill; it is capped by the noise.",
+      "The noise sets a floor under the MSE: a network near 1/3 has learnt about all there is to learn here.",
       "",
     );
 

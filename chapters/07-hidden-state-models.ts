@@ -263,7 +263,7 @@ function partLds(c: Ctx) {
   if (!c.json) {
     io.print("", lineChart([h.slice(t0, t0 + show).map((v) => v[0]), y.slice(t0, t0 + show), Array.from({ length: show }, (_, i) => kf.mean[t0 + i][0]), band(1), band(-1)], {
       title: `Kalman filter, test steps ${t0 + 1} … ${t0 + show}: truth h₁, observations y, filtered mean μ(t|t) and μ ± 2σ`,
-      legend: ["truth h₁", "observed y", "μ(t|t)", "μ + 2σ", "μ − 2σ"], height: 14, xLabel: "t", width: show,
+      legend: ["truth h₁", "observed y", "μ(t|t)", "μ + 2σ", "μ − 2σ"], height: 14, xLabel: "t", width: 100,
     }));
     io.print("", lineChart([kf.cov.slice(0, 40).map((Pt) => Pt[0][0]), wide.cov.slice(0, 40).map((Pt) => Pt[0][0]), kf2.cov.slice(0, 40).map((Pt) => Pt[0][0])], {
       title: "P(t|t)₁₁ over the first 40 steps: P0 stationary (data set A), P0 = 4·I (data set A), P0 stationary (data set B)",

@@ -121,15 +121,21 @@ function partAr(c: Ctx) {
   const ideal = Array.from({ length: nTe }, (_, i) => clean[targetTime(i)] + 1);
   const idealMSE = mean(ideal.map((v, i) => (v - sine.testY.data[i]) ** 2));
 
-  io.print("", table(["p", "AR(p) test MSE"], P.map((p, i) => [p, arTestMSE[i]])), "");
-  const rows: [string, number][] = [["AR(4), least squares", arTestMSE[3]], ["feed-forward 32-8-1 on 4 taps", ffTestMSE], ["SimpleRNN(32) of chapter 06", rnnTestMSE], ["ideal predictor sin(0.02 t) + 1", idealMSE], ["noise floor Var[2·U(0,1)] = 1/3", noiseFloor]];
+  // Four taps cannot reach the floor. If the sine (variance ½) were constant over the window, the best linear
+  // estimate from four noisy taps (noise variance 1/3 each) would leave ½·(1/12)/(½ + 1/12) of it, so the best
+  // 4-tap predictor's MSE is about 1/3 + that ≈ 0.405.
+  const fourTapLimit = noiseFloor + (0.5 * (noiseFloor / 4)) / (0.5 + noiseFloor / 4);
+  io.print("", table(["p", "AR(p) test MSE", "/ (1/3)"], P.map((p, i) => [p, arTestMSE[i], arTestMSE[i] / noiseFloor])), "");
+  const rows: [string, number][] = [["AR(4), least squares", arTestMSE[3]], ["feed-forward 32-8-1 on 4 taps", ffTestMSE], ["SimpleRNN(32) of chapter 06", rnnTestMSE], ["ideal predictor sin(0.02 t) + 1", idealMSE], ["noise floor Var[2·U(0,1)] = 1/3", noiseFloor], ["best 4-tap predictor if the sine were constant over 4 steps", fourTapLimit]];
   io.print(table(["predictor (test windows)", "MSE", "MSE / (1/3)"], rows.map(([n, v]) => [n, v, v / noiseFloor])), "");
   const tol = 0.1;
-  const worst = Math.max(arTestMSE[3], ffTestMSE, rnnTestMSE) / noiseFloor;
-  io.print(worst <= 1 + tol
-    ? `  All three sit at the floor: the worst is ${fmt(worst, 3)} × 1/3 (within ${tol * 100}%). Over four steps of 0.02 rad the sine is`
-      + "\n  nearly a straight line, so a linear AR fit already captures what can be predicted; the rest is noise."
-    : `  Not all three reach the floor: the worst is ${fmt(worst, 3)} × 1/3 (more than ${tol * 100}% above it)${quick ? " (--quick trains only " + epochs + " epochs)" : ""}.`);
+  const three = [arTestMSE[3], ffTestMSE, rnnTestMSE];
+  const worstVsLimit = Math.max(...three.map((v) => Math.abs(v / fourTapLimit - 1)));
+  io.print(worstVsLimit <= tol
+    ? `  All three sit at the level four taps allow: each is within ${fmt(100 * worstVsLimit, 2)}% of ${fmt(fourTapLimit, 3)} (tolerance ${tol * 100}%), ${fmt(Math.min(...three) / noiseFloor, 3)}–${fmt(Math.max(...three) / noiseFloor, 3)} × the noise floor.`
+      + "\n  Over four steps of 0.02 rad the sine is nearly constant, so the non-linear models find nothing a linear average"
+      + "\n  of the taps misses; only more taps (AR(8): " + fmt(arTestMSE[7] / noiseFloor, 3) + " × 1/3) bring the error closer to the floor."
+    : `  The three do NOT all sit at the 4-tap level: the furthest is ${fmt(100 * worstVsLimit, 3)}% from ${fmt(fourTapLimit, 3)} (tolerance ${tol * 100}%)${quick ? " (--quick trains only " + epochs + " epochs)" : ""}.`);
   if (!c.json) {
     io.print("", lineChart([Array.from(sine.testY.data), ffPred.data.length ? Array.from(ffPred.data) : [], Array.from(rnnPred.data), ideal], {
       title: "Test windows: the noisy target, the feed-forward net, the SimpleRNN and the ideal predictor", legend: ["target x(t)", "feed-forward", "SimpleRNN", "sin(0.02 t) + 1"], height: 10, xLabel: `test window 1 … ${nTe}`,
@@ -167,7 +173,7 @@ function partAr(c: Ctx) {
   }
   io.print("");
   return {
-    p: P, arTestMSE: arTestMSE.map(r4), ffTestMSE: r4(ffTestMSE), rnnTestMSE: r4(rnnTestMSE), noiseFloor, idealMSE: r4(idealMSE),
+    p: P, arTestMSE: arTestMSE.map(r4), ffTestMSE: r4(ffTestMSE), rnnTestMSE: r4(rnnTestMSE), noiseFloor, idealMSE: r4(idealMSE), fourTapLimit: r4(fourTapLimit),
     nonlinear: { arTestMSE: r4(arL_MSE), ffTestMSE: r4(ffL_MSE) },
   };
 }

@@ -128,14 +128,19 @@ function partAr(c: Ctx) {
   io.print("", table(["p", "AR(p) test MSE", "/ (1/3)"], P.map((p, i) => [p, arTestMSE[i], arTestMSE[i] / noiseFloor])), "");
   const rows: [string, number][] = [["AR(4), least squares", arTestMSE[3]], ["feed-forward 32-8-1 on 4 taps", ffTestMSE], ["SimpleRNN(32) of chapter 06", rnnTestMSE], ["ideal predictor sin(0.02 t) + 1", idealMSE], ["noise floor Var[2·U(0,1)] = 1/3", noiseFloor], ["best 4-tap predictor if the sine were constant over 4 steps", fourTapLimit]];
   io.print(table(["predictor (test windows)", "MSE", "MSE / (1/3)"], rows.map(([n, v]) => [n, v, v / noiseFloor])), "");
-  const tol = 0.1;
+  // How precisely 200 test windows measure an MSE: the standard error of the mean squared error of the
+  // ideal predictor, whose errors are the noise itself.
+  const sq = ideal.map((v, i) => (v - sine.testY.data[i]) ** 2);
+  const se = Math.sqrt(mean(sq.map((v) => (v - idealMSE) ** 2)) / sq.length);
   const three = [arTestMSE[3], ffTestMSE, rnnTestMSE];
-  const worstVsLimit = Math.max(...three.map((v) => Math.abs(v / fourTapLimit - 1)));
-  io.print(worstVsLimit <= tol
-    ? `  All three sit at the level four taps allow: each is within ${fmt(100 * worstVsLimit, 2)}% of ${fmt(fourTapLimit, 3)} (tolerance ${tol * 100}%), ${fmt(Math.min(...three) / noiseFloor, 3)}–${fmt(Math.max(...three) / noiseFloor, 3)} × the noise floor.`
-      + "\n  Over four steps of 0.02 rad the sine is nearly constant, so the non-linear models find nothing a linear average"
-      + "\n  of the taps misses; only more taps (AR(8): " + fmt(arTestMSE[7] / noiseFloor, 3) + " × 1/3) bring the error closer to the floor."
-    : `  The three do NOT all sit at the 4-tap level: the furthest is ${fmt(100 * worstVsLimit, 3)}% from ${fmt(fourTapLimit, 3)} (tolerance ${tol * 100}%)${quick ? " (--quick trains only " + epochs + " epochs)" : ""}.`);
+  const furthest = Math.max(...three.map((v) => Math.abs(v - fourTapLimit)));
+  io.print(`  ${nTe} test windows measure an MSE to about ±${fmt(se, 2)} (one standard error, from the ideal predictor's squared errors).`);
+  io.print(furthest <= 3 * se
+    ? `  All three sit at the level four taps allow: each is within ${fmt(furthest / se, 2)} standard errors of ${fmt(fourTapLimit, 3)} (tolerance 3),`
+      + `\n  ${fmt(Math.min(...three) / noiseFloor, 3)}–${fmt(Math.max(...three) / noiseFloor, 3)} × the noise floor. Over four steps of 0.02 rad the sine is nearly constant, so the`
+      + "\n  non-linear models find nothing that a linear average of the taps misses; only more taps (AR(8): " + fmt(arTestMSE[7] / noiseFloor, 3) + " × 1/3) come"
+      + "\n  closer to the floor."
+    : `  The three do NOT all sit at the 4-tap level: the furthest is ${fmt(furthest / se, 3)} standard errors from ${fmt(fourTapLimit, 3)} (tolerance 3)${quick ? " (--quick trains only " + epochs + " epochs)" : ""}.`);
   if (!c.json) {
     io.print("", lineChart([Array.from(sine.testY.data), ffPred.data.length ? Array.from(ffPred.data) : [], Array.from(rnnPred.data), ideal], {
       title: "Test windows: the noisy target, the feed-forward net, the SimpleRNN and the ideal predictor", legend: ["target x(t)", "feed-forward", "SimpleRNN", "sin(0.02 t) + 1"], height: 10, xLabel: `test window 1 … ${nTe}`,
@@ -372,8 +377,8 @@ function partHmm(c: Ctx) {
 function partBelief(c: Ctx) {
   const { io, quick } = c;
   const hmm: Hmm = dishonestCasino();
-  const M = 6, T = 100, units = 16;
-  const nTrain = quick ? 80 : 1500, nHeld = quick ? 40 : 200, nReadout = Math.min(200, nTrain), epochs = quick ? 2 : 10;
+  const M = 6, T = 100, units = 24;
+  const nTrain = quick ? 80 : 1500, nHeld = quick ? 40 : 200, nReadout = Math.min(200, nTrain), epochs = quick ? 2 : 14;
   io.print("== Part belief: the RNN's hidden state as a deterministic belief", "");
   const rng = new Rng(c.seed + 5);
   const train = Array.from({ length: nTrain }, () => sampleHmm(hmm, T, rng).obs);
@@ -404,7 +409,7 @@ function partBelief(c: Ctx) {
   const opt = new Adam({ learningRate: 0.01 });
   model.compile({ loss: "categorical_crossentropy", optimizer: opt });
   io.print(`  A GRU(${units}) → Dense(${M}, softmax), cross-entropy, reads the rolls one-hot and predicts the next roll; Adam(0.01), the step`,
-    `  size × 0.75 per epoch; ${nTrain} training sequences of ${T}, ${nHeld} held out. It never sees the states.`, "");
+    `  size × 0.85 per epoch; ${nTrain} training sequences of ${T}, ${nHeld} held out. It never sees the states.`, "");
   const score = () => {
     const p = model.predict(he.x);
     let kl = 0, ll = 0;
@@ -436,7 +441,7 @@ function partBelief(c: Ctx) {
     klPerStep.push(s.kl);
     llPerEpoch.push(s.ll);
     io.progress(`GRU(${units}) on the casino: epoch ${klPerStep.length}/${epochs}  KL ${fmt(s.kl, 3)} nats per step`);
-    opt.learningRate *= 0.75;
+    opt.learningRate *= 0.85;
   });
   const trained = readoutR2();
   const rnnLogLik = llPerEpoch[llPerEpoch.length - 1];

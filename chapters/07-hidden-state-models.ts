@@ -264,7 +264,7 @@ function partLds(c: Ctx) {
   io.print("",
     `  Posterior covariance P(t|t): two different data sets give the same sequence (max difference ${covDiff} over 200 steps),`,
     `  because the Riccati recursion never reads y. From P0 = stationary and from P0 = 4·I it settles at the same steady state`,
-    `  (within 1e-6 after ${settle(kf.cov)} and ${settle(wide.cov)} steps):`, ...matText(ss.filtered, "    P∞ = ", 5).map((l, i) => (i ? "         " + l.trimStart() : l)));
+    `  (within 1e-6 after ${settle(kf.cov)} and ${settle(wide.cov)} steps): P∞ = [[${ss.filtered[0].map((v) => fmt(v, 4)).join(", ")}], [${ss.filtered[1].map((v) => fmt(v, 4)).join(", ")}]].`);
   // coverage of the ±2σ band on the test part
   let inside = 0;
   for (const t of testT) if (Math.abs(h[t][0] - kf.mean[t][0]) <= 2 * Math.sqrt(kf.cov[t][0][0])) inside++;
@@ -328,7 +328,7 @@ function partHmm(c: Ctx) {
     const ts = Array.from({ length: Math.ceil(T / stride) }, (_, i) => i * stride);
     io.print(heatmap(ts.map((t) => f0.alphaHat[t]), {
       title: `Filtering distribution p(s_t | o_1..t) of sequence 1, every ${stride}th roll; * marks the true die`,
-      rowLabels: ts.map((t) => `t=${t + 1} ${CASINO_FACES[data[0].obs[t]]}`), colLabels: CASINO_STATES, rowTitle: "roll", colTitle: "state",
+      rowLabels: ts.map((t) => `t=${t + 1}, face ${CASINO_FACES[data[0].obs[t]]}`), colLabels: CASINO_STATES, rowTitle: "roll", colTitle: "state",
       color: isTTY(), marks: ts.map((t) => CASINO_STATES.map((_, j) => data[0].states[t] === j)), range: [0, 1], digits: 2,
     }), "");
   }

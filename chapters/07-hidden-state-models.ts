@@ -86,7 +86,7 @@ const windowsTensor = (w: number[][], shape: number[]) => new Tensor(shape, Floa
 
 function partAr(c: Ctx) {
   const { io, quick } = c;
-  const epochs = quick ? 5 : 100, batchSize = 16, P = [1, 2, 3, 4, 5, 6, 7, 8], Tp = 800;
+  const epochs = quick ? 3 : 100, batchSize = 16, P = [1, 2, 3, 4, 5, 6, 7, 8], Tp = 800;
   io.print("== Part ar: memoryless models (delay taps) on the lecture's noisy sine", "");
   const sine = sineWindows({ rng: new Rng(c.seed) });
   const { values, clean } = sine.series;
@@ -198,7 +198,7 @@ function partLds(c: Ctx) {
   const { io, quick } = c;
   const r = 0.98, theta = 0.3, q = 0.01, obsVar = 0.1;
   const lds = oscillatorLds(r, theta, q, obsVar);
-  const n = quick ? 1500 : 6000, nTr = quick ? 1000 : 4000, W = 30, units = 8, epochs = quick ? 3 : 25;
+  const n = quick ? 1000 : 6000, nTr = quick ? 700 : 4000, W = 30, units = 8, epochs = quick ? 2 : 25;
   io.print("== Part lds: a linear dynamical system and the Kalman filter", "");
   io.print(`  h(t) = A h(t−1) + w,  A = ${r}·rotation(${theta}),  Q = ${q}·I;   y(t) = h₁(t) + v,  R = ${obsVar};   ${n} steps, train ${nTr} / test ${n - nTr}.`);
   const { h, y: ys } = sampleLds(lds, n, new Rng(c.seed + 2));
@@ -295,7 +295,7 @@ function partLds(c: Ctx) {
 function partHmm(c: Ctx) {
   const { io, quick } = c;
   const truth = dishonestCasino();
-  const nSeq = quick ? 60 : 200, T = 100, starts = quick ? 5 : 8, maxIter = quick ? 60 : 400;
+  const nSeq = quick ? 60 : 200, T = 100, starts = quick ? 5 : 8, maxIter = quick ? 40 : 400;
   io.print("== Part hmm: a hidden Markov model with N = 3 states (a dishonest casino)", "");
   io.print("  States: a fair die, one loaded towards 6 and one towards 1 (p = 0.5 for the favoured face); keep the die with p = 0.95.");
   io.print("  True transition matrix A and emission matrix B (rows: fair, loaded-6, loaded-1; columns of B: faces 1 … 6):");
@@ -378,7 +378,7 @@ function partBelief(c: Ctx) {
   const { io, quick } = c;
   const hmm: Hmm = dishonestCasino();
   const M = 6, T = 100, units = 24;
-  const nTrain = quick ? 80 : 1500, nHeld = quick ? 40 : 200, nReadout = Math.min(200, nTrain), epochs = quick ? 2 : 14;
+  const nTrain = quick ? 50 : 1500, nHeld = quick ? 30 : 200, nReadout = Math.min(200, nTrain), epochs = quick ? 2 : 14;
   io.print("== Part belief: the RNN's hidden state as a deterministic belief", "");
   const rng = new Rng(c.seed + 5);
   const train = Array.from({ length: nTrain }, () => sampleHmm(hmm, T, rng).obs);

@@ -269,7 +269,7 @@ function partLds(c: Ctx) {
   let inside = 0;
   for (const t of testT) if (Math.abs(h[t][0] - kf.mean[t][0]) <= 2 * Math.sqrt(kf.cov[t][0][0])) inside++;
   io.print(`  The truth h₁(t) lies inside μ ± 2σ at ${fmt((100 * inside) / testT.length, 3)}% of the test steps (a Gaussian's 95.4%).`);
-  const show = 150, t0 = nTr;
+  const show = 100, t0 = nTr;
   const band = (s: number) => Array.from({ length: show }, (_, i) => kf.mean[t0 + i][0] + s * 2 * Math.sqrt(kf.cov[t0 + i][0][0]));
   if (!c.json) {
     io.print("", lineChart([h.slice(t0, t0 + show).map((v) => v[0]), y.slice(t0, t0 + show), Array.from({ length: show }, (_, i) => kf.mean[t0 + i][0]), band(1), band(-1)], {
@@ -443,6 +443,7 @@ function partBelief(c: Ctx) {
     io.progress(`GRU(${units}) on the casino: epoch ${klPerStep.length}/${epochs}  KL ${fmt(s.kl, 3)} nats per step`);
     opt.learningRate *= 0.85;
   });
+  io.progress("linear readouts of the belief: the trained GRU and the moving-average baseline");
   const trained = readoutR2();
   const rnnLogLik = llPerEpoch[llPerEpoch.length - 1];
 

@@ -397,18 +397,17 @@ export function adderAccuracy(net: SeqNet, bits: number, N: number, rng: Rng): n
 }
 
 export interface AdderAutomaton {
-  /** k of the k-means whose automaton was kept */
-  clusters: number;
+  /** the k-means clusters of h(1..T) that were kept: mean hidden state, size, and the minimal automaton's state they merge into */
+  clusters: { mean: number[]; count: number; state: number }[];
+  /** the automaton over the clusters (state k is h(0)) */
   automaton: Automaton;
   /** the minimal automaton */
   minimal: Automaton;
   /** the minimal automaton's bit accuracy on fresh additions, run on its own */
   automatonAccuracy: number;
-  /** the hidden states, for plotting: points (n, u) and their minimal state */
+  /** the hidden states (n, u) and their cluster */
   points: number[][];
-  pointState: number[];
-  /** the minimal state's mean hidden state */
-  centroids: number[][];
+  labels: number[];
 }
 
 /**
@@ -443,19 +442,18 @@ export function extractAdderAutomaton(net: SeqNet, bits: number, rng: Rng, kMax 
     const out = runAutomaton(minimal, xs);
     for (let t = 0; t < T2; t++) if (out[t] === test.y.data[n * T2 + t]) ok++;
   }
-  const pointState = Array.from(labels, (l) => minimal.merged.get(l) ?? -1);
   const points = Array.from({ length: N * T }, (_, i) => Array.from(X.data.subarray(i * u, (i + 1) * u)));
-  const centroids = Array.from({ length: minimal.states }, (_, s) => {
-    const c = new Array<number>(u).fill(0);
+  const clusters = Array.from({ length: k }, (_, l) => {
+    const mean = new Array<number>(u).fill(0);
     let count = 0;
-    pointState.forEach((ps, i) => {
-      if (ps !== s) return;
+    labels.forEach((lab, i) => {
+      if (lab !== l) return;
       count++;
-      for (let j = 0; j < u; j++) c[j] += points[i][j];
+      for (let j = 0; j < u; j++) mean[j] += points[i][j];
     });
-    return c.map((v) => (count ? v / count : NaN));
+    return { mean: mean.map((v) => (count ? v / count : NaN)), count, state: minimal.merged.get(l) ?? -1 };
   });
-  return { clusters: k, automaton: a, minimal, automatonAccuracy: ok / (200 * T2), points, pointState, centroids };
+  return { clusters, automaton: a, minimal, automatonAccuracy: ok / (200 * T2), points, labels: Array.from(labels) };
 }
 
 // ================================================================ 5. learned initial states

@@ -22,8 +22,7 @@ import { type SeqNet, seqForward } from "./_shared/rnn-train.ts";
 const PARTS = ["oscillate", "attract", "chaos", "program", "initial", "layout", "all"] as const;
 type Part = (typeof PARTS)[number];
 
-/** θ of the rotation network and of the trained sine: a period of 25 steps. */
-const THETA = (2 * Math.PI) / 25;
+const { THETA, INITIAL_TASK } = D;
 
 interface Ctx {
   seed: number;
@@ -65,15 +64,16 @@ function partOscillate(c: Ctx) {
     `   r = ${decay.r}: the amplitude falls from ${fmt(decay.ampStart, 3)} to ${fmt(decay.ampEnd, 3)}: ${decay.ampEnd < 1e-3 * decay.ampStart ? "the oscillation dies out" : "it has not died out"}.`,
     `   r = ${cycle.r}: the amplitude ends at ${fmt(cycle.ampEnd, 3)}${Math.abs(cycle.ampEnd - Math.max(...cycle.h1.slice(T - 100, T - 50).map(Math.abs))) < 1e-3 ? ", the same over the last 100 steps: a stable limit cycle, where tanh's saturation cancels the growth by r" : ", still changing"}.`,
     `   Its period is ${cycle.period.toFixed(3)} steps against 2π/θ = ${expected.toFixed(3)} (${((100 * Math.abs(cycle.period - expected)) / expected).toFixed(2)}% apart).`,
-    chart(c, runs.map((r) => r.h1.slice(0, 150)), { title: "h₁(t), t = 1..150", legend: runs.map((r) => `r = ${r.r}`), xLabel: "t →" }),
+    chart(c, runs.map((r) => r.h1.slice(0, 90)), { title: "h₁(t), t = 1..90", legend: runs.map((r) => `r = ${r.r}`), xLabel: "t →" }),
     "",
   );
   csv(c, "oscillate_rotation.csv", ["t", ...runs.map((r) => `h1_r${r.r}`)], runs[0].h1.map((_, t) => [t + 1, ...runs.map((r) => r.h1[t])]));
 
   // the trained oscillator
   const o = c.quick ? { units: 16, updates: 150 } : { units: 32, updates: 600 };
+  const lr = 0.001;
   const trainT = 200, runT = 1000;
-  const { net, history } = D.trainSine(c.seed, { units: o.units, T: trainT, theta: THETA, updates: o.updates, learningRate: 0.003, h0: "learned", progress: (t) => io.progress(`oscillate: training the sine generator, ${t}`) });
+  const { net, history } = D.trainSine(c.seed, { units: o.units, T: trainT, theta: THETA, updates: o.updates, learningRate: lr, h0: "learned", progress: (t) => io.progress(`oscillate: training the sine generator, ${t}`) });
   io.progressDone();
   const y = D.netOutput(net, runT);
   const target = Array.from({ length: runT }, (_, t) => Math.sin(THETA * (t + 1)));
@@ -84,7 +84,7 @@ function partOscillate(c: Ctx) {
   const keeps = lateAmp > 0.5 && Number.isFinite(after.period) && Math.abs(after.period - expected) / expected < 0.05;
   io.print(
     `   Trained: a SimpleRNN(${o.units}) with no input, a learned h(0) and a linear readout, trained by BPTT (Adam,`,
-    `   η = 0.003, ${o.updates} updates) to produce sin(θt) for t = 1..${trainT}, with a target at every step; then run for ${runT} steps.`,
+    `   η = ${lr}, ${o.updates} updates) to produce sin(θt) for t = 1..${trainT}, with a target at every step; then run for ${runT} steps.`,
     table(
       ["", "value"],
       [
@@ -97,7 +97,7 @@ function partOscillate(c: Ctx) {
     keeps
       ? `   It keeps oscillating well past the trained horizon: at t = ${runT - 99}..${runT} (${((runT - 100) / trainT).toFixed(1)}× the horizon) the amplitude is ${fmt(lateAmp, 3)} and the period ${after.period.toFixed(2)} (target ${expected.toFixed(0)}).`
       : `   It does NOT keep oscillating as trained past the horizon: late amplitude ${fmt(lateAmp, 3)}, period ${Number.isFinite(after.period) ? after.period.toFixed(2) : "none"} (target ${expected.toFixed(0)}, criterion: amplitude > 0.5 and period within 5%).`,
-    chart(c, [y.slice(0, 2 * trainT), target.slice(0, 2 * trainT)], { title: `the trained net's output ŷ(t) and the target, t = 1..${2 * trainT} (trained up to ${trainT})`, legend: ["ŷ(t)", "sin(θt)"], xLabel: "t →" }),
+    chart(c, [y.slice(trainT - 50, trainT + 50), target.slice(trainT - 50, trainT + 50)], { width: 100, title: `the trained net's output ŷ(t) and the target around the horizon, t = ${trainT - 49}..${trainT + 50} (trained up to ${trainT})`, legend: ["ŷ(t)", "sin(θt)"], xLabel: "t →" }),
     chart(c, history.map((h) => Math.log10(h[1])), { title: "log10 training loss (MSE) against update", xLabel: `update (0..${o.updates}) →` }),
     "",
   );
@@ -109,7 +109,7 @@ function partOscillate(c: Ctx) {
 
 function partAttract(c: Ctx) {
   const { io } = c;
-  const ho = { units: 32, patterns: 3, flips: 3, startsPerPattern: 10, beta: 4, T: 30 };
+  const ho = D.HOPFIELD_DEFAULTS;
   const h = D.hopfieldRun(c.seed, ho);
   const per = Array.from({ length: ho.patterns }, (_, mu) => h.recalled.filter((r, m) => r && h.source[m] === mu).length);
   io.print(
@@ -127,7 +127,7 @@ function partAttract(c: Ctx) {
   );
   csv(c, "attract_hopfield_overlaps.csv", ["t", ...h.overlapPaths.map((_, m) => `start${m + 1}_pattern${h.source[m] + 1}`)], Array.from({ length: ho.T + 1 }, (_, t) => [t, ...h.overlapPaths.map((p) => p[t])]));
 
-  const ao = { units: 16, T: 30, burst: 5, lastK: 5, batch: 64, updates: c.quick ? 150 : 500, learningRate: 0.003, runT: 300 };
+  const ao = { ...D.ATTRACTOR_DEFAULTS, updates: c.quick ? 150 : D.ATTRACTOR_DEFAULTS.updates };
   const a = D.learnedAttractor(c.seed, { ...ao, progress: (t) => io.progress(`attract: training, ${t}`) });
   io.progressDone();
   const driftEnd = a.drift[a.drift.length - 1];
@@ -273,28 +273,19 @@ function partProgram(c: Ctx, bits: number, units: number) {
 
 // ================================================================ 5. initial
 
-export const INITIAL_TASK = { units: 16, T: 50, theta: THETA, phase: Math.PI / 2, learningRate: 0.01 };
-
 function partInitial(c: Ctx) {
   const { io } = c;
   const nSeeds = c.quick ? 1 : 5;
   const updates = c.quick ? 150 : 400;
-  const variants = [["zero", "zero"], ["half", 0.5], ["learned", "learned"]] as const;
+  const variants = D.INITIAL_KINDS;
   const batch = D.sineBatch(INITIAL_TASK.T, THETA, INITIAL_TASK.phase);
-  const res: Record<string, { first5: number[]; whole: number[] }> = {};
-  let checkNet: SeqNet | null = null;
-  for (const [name, h0] of variants) {
-    res[name] = { first5: [], whole: [] };
-    for (let i = 0; i < nSeeds; i++) {
-      const { net } = D.trainSine(c.seed + i, { ...INITIAL_TASK, updates, h0, progress: (t) => io.progress(`initial: h(0) ${name}, seed ${i + 1}/${nSeeds}, ${t}`) });
-      res[name].first5.push(D.stepLoss(net, batch, 0, 5));
-      res[name].whole.push(D.stepLoss(net, batch, 0, INITIAL_TASK.T));
-      if (name === "learned" && i === 0) checkNet = net;
-    }
-  }
+  const cmp = D.initialStateComparison(c.seed, nSeeds, updates, (t) => io.progress(`initial: ${t}`));
+  const res = Object.fromEntries(variants.map(([name]) => [name, { first5: cmp.first5[name], whole: cmp.whole[name] }]));
+  const checkNet = cmp.learnedNet;
   io.progressDone();
   const gc = D.h0GradCheck(checkNet as unknown as SeqNet, batch);
   const summary = Object.fromEntries(variants.map(([name]) => [name, { first5Loss: mean(res[name].first5), wholeLoss: mean(res[name].whole) }]));
+  const wins = res.learned.first5.filter((v, i) => v <= res.zero.first5[i] && v <= res.half.first5[i]).length;
   const best = variants.map(([n]) => n).reduce((a, b) => (summary[a].first5Loss <= summary[b].first5Loss ? a : b));
   io.print(
     "== 5. Learned initial states",
@@ -302,7 +293,8 @@ function partInitial(c: Ctx) {
     `   SimpleRNN(${INITIAL_TASK.units}), linear readout, Adam η = ${INITIAL_TASK.learningRate}, ${updates} updates, the same ${nSeeds} seed(s) (${c.seed}..${c.seed + nSeeds - 1}) for each h(0):`,
     "   h(0) = 0; h(0) = 0.5 in every unit (the lecture's example); h(0) learned from a random guess, by BPTT down to ∂L/∂h(0).",
     table(["h(0)", "MSE on t = 1..5 (mean over seeds)", `MSE on t = 1..${INITIAL_TASK.T}`, "per seed, t = 1..5"], variants.map(([name]) => [name, fmt(summary[name].first5Loss, 3), fmt(summary[name].wholeLoss, 3), res[name].first5.map((v) => fmt(v, 2)).join(" ")])),
-    `   The lowest loss on the first 5 steps: h(0) ${best}${best === "learned" ? ", as the lecture recommends" : " (not the learned one, with these seeds)"}.`,
+    `   The lowest mean loss on the first 5 steps: h(0) ${best}${best === "learned" ? ", as the lecture recommends" : " (not the learned one, with these seeds)"}. Seed by seed, the learned h(0) has`,
+    `   the lowest first-5-step loss in ${wins} of ${nSeeds} seed(s): training noise is as large as the effect of h(0) on a single run.`,
     `   Finite-difference check of ∂L/∂h(0) (learned h(0), seed ${c.seed}, after training; centred differences, h = 1e-5):`,
     `   relative error ${fmt(gc.relError, 2)} (max |∂L/∂h(0)| = ${fmt(Math.max(...gc.numeric.data.map(Math.abs)), 3)})${gc.relError < 1e-7 ? ", below 1e-7" : ", NOT below 1e-7"}.`,
     "",
@@ -315,16 +307,17 @@ function partInitial(c: Ctx) {
 
 function partLayout(c: Ctx) {
   const { io } = c;
-  const o: D.LayoutOptions = { units: 8, T: 10, subset: 2, lastK: 3, batch: 32, updates: c.quick ? 100 : 300, learningRate: 0.01 };
+  const o: D.LayoutOptions = { units: 8, T: 10, subset: 2, lastK: 3, batch: 32, updates: c.quick ? 80 : 320, learningRate: 0.01 };
   const inputs: D.InputWay[] = ["initial-all", "initial-subset", "clamped-subset"];
   const targets: D.TargetWay[] = ["final-all", "last-few-all", "every-step-all", "final-subset"];
   const inRuns = inputs.map((w) => {
     io.progress(`layout: input as ${w}`);
     return D.layoutRun(c.seed, w, "final-subset", o);
   });
+  // the input way of the target runs is the initial state of the subset: its final-subset run is already done
   const tRuns = targets.map((w) => {
     io.progress(`layout: target ${w}`);
-    return D.layoutRun(c.seed, "initial-subset", w, o);
+    return w === "final-subset" ? inRuns[1] : D.layoutRun(c.seed, "initial-subset", w, o);
   });
   io.progressDone();
   const ups = inRuns[0].history.map((h) => h[0]);
@@ -364,7 +357,7 @@ runChapter({
   id: "08-rnn-dynamics",
   title: "Chapter 08: what RNNs can do (oscillation, point attractors, chaos, a learned program), and the basic layout",
   section: 'Lecture sections "What can RNNs do?" (oscillate, point attractors, chaos, small programs) and "Basic layout" (initial states, inputs, targets)',
-  defaultSeed: 1,
+  defaultSeed: D.DEFAULT_SEED,
   quickHelp: "a smaller chaos sweep (N = 100), fewer training updates, 3 seeds per adder size, 1 seed per initial state",
   options: {
     part: { type: "string", default: "all", choices: PARTS, help: "which part to run" },

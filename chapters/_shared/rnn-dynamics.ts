@@ -16,6 +16,12 @@ import { type SeqNet, type SeqBatch, tanhCell, initNet, trainSeq, seqForward, se
 
 type Progress = (text: string) => void;
 
+/** The chapter's default seed (tests train with it too). */
+export const DEFAULT_SEED = 1;
+
+/** θ of the rotation network and of the trained sines: a period of 25 steps. */
+export const THETA = (2 * Math.PI) / 25;
+
 /** A network with no input: x = 0 (1, T, 1) and Whx = 0 (1, u). */
 function noInput(T: number, N = 1): Tensor {
   return new Tensor([N, T, 1]);
@@ -115,6 +121,9 @@ export interface HopfieldOptions {
   T: number;
 }
 
+/** The chapter's Hopfield network: 3 patterns in 32 units, 10% of the entries flipped in each start. */
+export const HOPFIELD_DEFAULTS: HopfieldOptions = { units: 32, patterns: 3, flips: 3, startsPerPattern: 10, beta: 4, T: 30 };
+
 export interface HopfieldRun {
   patterns: Tensor;
   /** overlap with its own pattern at t = 0..T, for every start */
@@ -197,6 +206,9 @@ export interface AttractorOptions {
   runT: number;
   progress?: Progress;
 }
+
+/** The chapter's attractor task: target on the last 5 of 30 steps, then a 300-step run. */
+export const ATTRACTOR_DEFAULTS: AttractorOptions = { units: 16, T: 30, burst: 5, lastK: 5, batch: 64, updates: 500, learningRate: 0.003, runT: 300 };
 
 export interface AttractorRun {
   history: [number, number][];
@@ -466,6 +478,37 @@ export function h0GradCheck(net: SeqNet, batch: SeqBatch): { relError: number; a
   return { relError: relError(analytic, numeric), analytic, numeric };
 }
 
+/** The task of the initial-state comparison: cos(θt) from t = 1, no input. */
+export const INITIAL_TASK = { units: 16, T: 50, theta: THETA, phase: Math.PI / 2, learningRate: 0.003 };
+
+export type InitialStateKind = "zero" | "half" | "learned";
+export const INITIAL_KINDS: readonly [InitialStateKind, "zero" | "learned" | number][] = [["zero", "zero"], ["half", 0.5], ["learned", "learned"]];
+
+export interface InitialComparison {
+  /** per kind, the loss on t = 1..5 and on the whole sequence, one entry per seed */
+  first5: Record<InitialStateKind, number[]>;
+  whole: Record<InitialStateKind, number[]>;
+  /** the learned-h(0) net of the first seed */
+  learnedNet: SeqNet;
+}
+
+/** The three initial states, each trained from the same seeds seed..seed+nSeeds−1 with the same number of updates. */
+export function initialStateComparison(seed: number, nSeeds: number, updates: number, progress?: Progress): InitialComparison {
+  const batch = sineBatch(INITIAL_TASK.T, INITIAL_TASK.theta, INITIAL_TASK.phase);
+  const first5 = { zero: [], half: [], learned: [] } as Record<InitialStateKind, number[]>;
+  const whole = { zero: [], half: [], learned: [] } as Record<InitialStateKind, number[]>;
+  let learnedNet: SeqNet | null = null;
+  for (const [name, h0] of INITIAL_KINDS) {
+    for (let i = 0; i < nSeeds; i++) {
+      const { net } = trainSine(seed + i, { ...INITIAL_TASK, updates, h0, progress: progress && ((t) => progress(`h(0) ${name}, seed ${i + 1}/${nSeeds}, ${t}`)) });
+      first5[name].push(stepLoss(net, batch, 0, 5));
+      whole[name].push(stepLoss(net, batch, 0, INITIAL_TASK.T));
+      if (name === "learned" && i === 0) learnedNet = net;
+    }
+  }
+  return { first5, whole, learnedNet: learnedNet as SeqNet };
+}
+
 /** The mean loss over the steps t0 < t ≤ t1 (1-based) of one sequence. */
 export function stepLoss(net: SeqNet, batch: SeqBatch, t0: number, t1: number): number {
   const z = seqForward(net, batch).z.data;
@@ -534,7 +577,7 @@ export interface LayoutRun {
 export function layoutRun(seed: number, inputWay: InputWay, targetWay: TargetWay, o: LayoutOptions): LayoutRun {
   const rng = new Rng(seed);
   const net = initNet({ F: 1, units: o.units, O: 0, h0: "zero" }, rng);
-  const { history } = trainSeq(net, () => layoutBatch(o.batch, inputWay, targetWay, o, rng), { updates: o.updates, learningRate: o.learningRate, logEvery: Math.max(1, Math.floor(o.updates / 8)) });
+  const { history } = trainSeq(net, () => layoutBatch(o.batch, inputWay, targetWay, o, rng), { updates: o.updates, learningRate: o.learningRate, logEvery: Math.max(1, Math.ceil(o.updates / 8)) });
   const test = layoutBatch(500, inputWay, "final-subset", o, new Rng(seed + 1));
   const hs = seqForward(net, test).fwd.hs.data;
   let mse = 0;

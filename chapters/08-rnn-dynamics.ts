@@ -116,7 +116,7 @@ function partAttract(c: Ctx) {
     "== 2. They can settle to point attractors",
     `   A Hopfield network as a tanh RNN: ${ho.units} units, symmetric weights W = (1/N) Σ ξξᵀ (Hebb, zero diagonal) storing`,
     `   ${ho.patterns} random ±1 patterns, h(t) = tanh(β W h(t−1)) with β = ${ho.beta}. Each start is a stored pattern with ${ho.flips} of its`,
-    `   ${ho.units} entries flipped (${((100 * ho.flips) / ho.units).toFixed(0)}%); ${ho.startsPerPattern} starts per pattern, run for ${ho.T} steps.`,
+    `   ${ho.units} entries flipped (${((100 * ho.flips) / ho.units).toFixed(1)}%); ${ho.startsPerPattern} starts per pattern, run for ${ho.T} steps.`,
     table(["pattern", "starts", "recalled (sign(h(T)) = ξ in every entry)", "overlap at t = 0", `mean overlap at t = ${ho.T}`], per.map((k, mu) => {
       const paths = h.overlapPaths.filter((_, m) => h.source[m] === mu);
       return [mu + 1, ho.startsPerPattern, k, fmt(paths[0][0], 4), fmt(mean(paths.map((p) => p[ho.T])), 4)];
@@ -210,7 +210,7 @@ function partChaos(c: Ctx, gain: number) {
 
 function partProgram(c: Ctx, bits: number, units: number) {
   const { io } = c;
-  const nSeeds = c.quick ? 3 : 10;
+  const nSeeds = c.quick ? 1 : 10;
   const sizes = units === 8 ? [8] : [units, 8];
   const o = { bits, ...D.ADDER_DEFAULTS };
   const succeeded: Record<string, number> = {};
@@ -358,7 +358,7 @@ runChapter({
   title: "Chapter 08: what RNNs can do (oscillation, point attractors, chaos, a learned program), and the basic layout",
   section: 'Lecture sections "What can RNNs do?" (oscillate, point attractors, chaos, small programs) and "Basic layout" (initial states, inputs, targets)',
   defaultSeed: D.DEFAULT_SEED,
-  quickHelp: "a smaller chaos sweep (N = 100), fewer training updates, 3 seeds per adder size, 1 seed per initial state",
+  quickHelp: "a smaller chaos sweep (N = 100), fewer training updates, 1 seed per adder size, 1 seed per initial state",
   options: {
     part: { type: "string", default: "all", choices: PARTS, help: "which part to run" },
     gain: { type: "number", default: 2, min: 1e-6, help: "the gain g of the separation plot in the chaos part (positive)" },

@@ -154,6 +154,14 @@ test("the learned attractor (chapter settings): the states settle (drift → 0) 
   assert.ok(a.accAtRun > 0.9, `sign accuracy at t = 300: ${a.accAtRun}`);
 });
 
+test("initial states (chapter settings, 5 seeds × 400 updates): the learned h(0) has the lowest mean loss on the first 5 steps", () => {
+  const cmp = D.initialStateComparison(D.DEFAULT_SEED, 5, 400);
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const [z, h, l] = [mean(cmp.first5.zero), mean(cmp.first5.half), mean(cmp.first5.learned)];
+  assert.ok(l < z && l < h, `first-5 MSE: zero ${z}, half ${h}, learned ${l}`);
+  assert.is(cmp.first5.learned.length, 5);
+});
+
 test("k-means finds separated clusters", () => {
   const rng = new Rng(13);
   const centres = [[0, 0], [5, 5], [-5, 5]];

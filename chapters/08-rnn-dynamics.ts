@@ -248,7 +248,7 @@ function partProgram(c: Ctx, bits: number, units: number) {
     "   on 1,000 random pairs of 32-bit numbers (33 steps), which it never saw.",
     table(["units", "seed", "final loss", "bit accuracy, 32-bit", "verdict"], rows),
     ...sizes.map((u) => `   ${u} hidden units: ${succeeded[String(u)]} of ${nSeeds} seeds learned the program.`),
-    succeeded[String(sizes[0])] < nSeeds ? `   "The computational power of RNNs makes them very hard to train", measured: with ${sizes[0]} units ${nSeeds - succeeded[String(sizes[0])]} of ${nSeeds} runs stop in a poor solution.` : "",
+    succeeded[String(sizes[0])] < nSeeds ? `   "The computational power of RNNs makes them very hard to train", measured: with ${sizes[0]} units ${nSeeds - succeeded[String(sizes[0])]} of ${nSeeds} runs do not learn the program.` : "",
     chart(c, curves, { title: `log10 training loss, ${units} units, ${nSeeds} seeds`, legend: curves.map((_, i) => `seed ${c.seed + i}`), xLabel: "update →" }),
     "",
     `   The net of seed ${c.seed} (${units} units), trained on ${bits}-bit numbers, on 1,000 random pairs:`,
@@ -344,8 +344,8 @@ function partLayout(c: Ctx) {
     `   Of the three input ways, ${({ "initial-all": "the initial state of all units", "initial-subset": "the initial state of a subset", "clamped-subset": "clamping the subset at every step" })[bestIn.inputWay as string]} gives the smallest recall error here (${fmt(bestIn.recallMSE, 2)}).`,
     "   Why every step is the natural way for most sequential data: a time series, a sentence or a sound arrives one",
     "   value per step, and at each step the network should combine the new value with what it has kept so far; an",
-    "   initial state can hold only what is known before the sequence starts. Clamped inputs also need no memory of",
-    "   the input itself, which is why they make this remembering task easy.",
+    "   initial state can hold only what is known before the sequence starts.",
+    bestIn.inputWay === "clamped-subset" ? "   Clamped inputs also need no memory of the input itself, which is why they make this remembering task the easiest here." : "",
     "",
   );
   const fmtRun = (r: D.LayoutRun) => ({ lossByUpdate: r.history.map(([u, l]) => ({ update: u, loss: l })), recallMSE: r.recallMSE });

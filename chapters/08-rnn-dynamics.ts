@@ -96,7 +96,7 @@ function partOscillate(c: Ctx) {
     ),
     keeps
       ? `   It keeps oscillating well past the trained horizon: at t = ${runT - 99}..${runT} (${((runT - 100) / trainT).toFixed(1)}× the horizon) the amplitude is ${fmt(lateAmp, 3)} and the period ${after.period.toFixed(2)} (target ${expected.toFixed(0)}).`
-      : `   It does NOT keep oscillating as trained past the horizon: late amplitude ${fmt(lateAmp, 3)}, period ${Number.isFinite(after.period) ? after.period.toFixed(2) : "none"} (target ${expected.toFixed(0)}, criterion: amplitude > 0.5 and period within 5%).`,
+      : `   It does NOT keep producing the sine past the horizon: late amplitude ${fmt(lateAmp, 3)}, period ${Number.isFinite(after.period) ? after.period.toFixed(2) : "none"} (target ${expected.toFixed(0)}, criterion: amplitude > 0.5 and period within 5%).`,
     chart(c, [y.slice(trainT - 50, trainT + 50), target.slice(trainT - 50, trainT + 50)], { width: 100, title: `the trained net's output ŷ(t) and the target around the horizon, t = ${trainT - 49}..${trainT + 50} (trained up to ${trainT})`, legend: ["ŷ(t)", "sin(θt)"], xLabel: "t →" }),
     chart(c, history.map((h) => Math.log10(h[1])), { title: "log10 training loss (MSE) against update", xLabel: `update (0..${o.updates}) →` }),
     "",

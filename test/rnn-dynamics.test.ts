@@ -47,6 +47,8 @@ test("Lyapunov exponent of an orthogonal map is 0", () => {
   const h0 = normalTensor([6], 0, 1, new Rng(4));
   assert.ok(Math.abs(largestLyapunov(linear, p, x, { h0 }).exponent) < 1e-12);
   assert.ok(Math.abs(largestLyapunovNaive(linear, p, x, { h0 }).exponent) < 1e-12);
+  assert.throws(() => largestLyapunov(linear, p, x, { h0 }, { discard: 200, align: 100 }), /leaves none to count/);
+  assert.throws(() => largestLyapunov(linear, p, new Tensor([2, 300, 1]), { h0 }), /expects one sequence x \(1, T, F\)/);
 });
 
 test("the backward-pass estimator agrees with the explicit-Jacobian reference on a chaotic tanh network", () => {

@@ -61,8 +61,7 @@ export function initNet(spec: NetSpec, rng: Rng): SeqNet {
   const p: RnnParams = { Whx: glorotUniform([F, u], rng), Whh: orthogonal([u, u], rng), bh: new Tensor([u]) };
   const Wyh = O > 0 ? glorotUniform([u, O], rng) : null;
   const by = O > 0 ? new Tensor([O]) : null;
-  const h0 = spec.h0 === "zero" ? null : spec.h0 === "learned" ? uniformTensor([u], -0.5, 0.5, rng) : new Tensor([u]).reshape([u]);
-  if (typeof spec.h0 === "number" && h0) h0.data.fill(spec.h0);
+  const h0 = spec.h0 === "zero" ? null : spec.h0 === "learned" ? uniformTensor([u], -0.5, 0.5, rng) : new Tensor([u], new Float64Array(u).fill(spec.h0));
   return { p, Wyh, by, h0, learnH0: spec.h0 === "learned", out: spec.out ?? "linear" };
 }
 

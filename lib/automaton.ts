@@ -84,8 +84,14 @@ export function extractAutomaton(runs: ObservedRuns): Automaton {
  * The smallest automaton with the same outputs (Moore's partition refinement over the
  * states reachable from the start), renumbered 0.. in order of first appearance from the
  * start. A (state, input) pair never observed counts as its own "unknown" behaviour.
+ *
+ * outputsOn "transitions" (a Mealy machine, the default): two states are alike when every
+ * input gives the same output and alike next states. "states" (a Moore machine): each state
+ * carries the output emitted on entering it, and alike states must carry the same output;
+ * this keeps apart states that a Mealy machine would merge, e.g. "no carry, wrote 0" and
+ * "no carry, wrote 1" in binary addition.
  */
-export function minimizeAutomaton(a: Automaton): Automaton & { merged: Map<number, number> } {
+export function minimizeAutomaton(a: Automaton, outputsOn: "transitions" | "states" = "transitions"): Automaton & { merged: Map<number, number> } {
   const inputsSeen = [...new Set(a.table.map((r) => r.input))].sort((x, y) => x - y);
   const row = new Map<string, Transition>(a.table.map((r) => [`${r.state},${r.input}`, r]));
   // the states reachable from the start
@@ -97,7 +103,13 @@ export function minimizeAutomaton(a: Automaton): Automaton & { merged: Map<numbe
     }
   }
   // block of each state; start with the blocks of equal outputs over all inputs
-  let block = new Map<number, string>(reach.map((s) => [s, inputsSeen.map((x) => row.get(`${s},${x}`)?.output ?? "?").join(" ")]));
+  const entering = (s: number): string => {
+    const outs = new Set(a.table.filter((r) => r.next === s).map((r) => r.output));
+    return outs.size ? [...outs].sort((x, y) => x - y).join(",") : "-";
+  };
+  let block = new Map<number, string>(
+    reach.map((s) => [s, outputsOn === "states" ? entering(s) : inputsSeen.map((x) => row.get(`${s},${x}`)?.output ?? "?").join(" ")]),
+  );
   for (;;) {
     const next = new Map<number, string>(reach.map((s) => [s, `${block.get(s)}|${inputsSeen.map((x) => { const r = row.get(`${s},${x}`); return r ? block.get(r.next) : "?"; }).join(";")}`]));
     if (new Set(next.values()).size === new Set(block.values()).size) break;

@@ -103,6 +103,8 @@ test("the 3-unit binary-addition RNN (default seed) adds 32-bit numbers exactly,
   assert.is(acc, 1, `bit accuracy on 1,000 pairs of 32-bit numbers: ${acc}`);
   const ex = D.extractAdderAutomaton(net, 8, new Rng(2));
   assert.is(ex.minimal.states, 2);
+  // as a Moore machine: (carry, sum bit) = 4 states, and h(0)
+  assert.is(ex.mooreStates, 5);
   assert.is(ex.automatonAccuracy, 1);
 });
 

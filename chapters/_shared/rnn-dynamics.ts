@@ -413,8 +413,10 @@ export interface AdderAutomaton {
   clusters: { mean: number[]; count: number; state: number }[];
   /** the automaton over the clusters (state k is h(0)) */
   automaton: Automaton;
-  /** the minimal automaton */
+  /** the minimal automaton (outputs on the transitions) */
   minimal: Automaton;
+  /** the number of states of the minimal Moore machine (the output bit read off the state), h(0) included */
+  mooreStates: number;
   /** the minimal automaton's bit accuracy on fresh additions, run on its own */
   automatonAccuracy: number;
   /** the hidden states (n, u) and their cluster */
@@ -465,7 +467,7 @@ export function extractAdderAutomaton(net: SeqNet, bits: number, rng: Rng, kMax 
     });
     return { mean: mean.map((v) => (count ? v / count : NaN)), count, state: minimal.merged.get(l) ?? -1 };
   });
-  return { clusters, automaton: a, minimal, automatonAccuracy: ok / (200 * T2), points, labels: Array.from(labels) };
+  return { clusters, automaton: a, minimal, mooreStates: minimizeAutomaton(a, "states").states, automatonAccuracy: ok / (200 * T2), points, labels: Array.from(labels) };
 }
 
 // ================================================================ 5. learned initial states

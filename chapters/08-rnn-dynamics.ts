@@ -5,10 +5,9 @@
  *        [--gain G] [--bits B] [--units U] [--out DIR] [--seed N] [--quick] [--json]
  *
  * The lecture's list: RNNs can oscillate, settle to point attractors, behave chaotically,
- * and learn small programs, "but the computational power of RNNs makes them very hard to
- * train"; then the basic layout: learned initial states, and three ways each to give the
- * inputs and the targets. Every part runs the SimpleRNN cell of lib/rnn.ts through the BPTT
- * loop of lib/bptt.ts.
+ * and learn small programs, but they are very hard to train; then the basic layout:
+ * learned initial states, and three ways each to give the inputs and the targets. Every
+ * part runs the SimpleRNN cell of lib/rnn.ts through the BPTT loop of lib/bptt.ts.
  */
 import { join } from "node:path";
 import { runChapter, type ChapterIO } from "./_shared/cli.ts";
@@ -248,7 +247,7 @@ function partProgram(c: Ctx, bits: number, units: number) {
     "   on 1,000 random pairs of 32-bit numbers (33 steps), which it never saw.",
     table(["units", "seed", "final loss", "bit accuracy, 32-bit", "verdict"], rows),
     ...sizes.map((u) => `   ${u} hidden units: ${succeeded[String(u)]} of ${nSeeds} seeds learned the program.`),
-    succeeded[String(sizes[0])] < nSeeds ? `   "The computational power of RNNs makes them very hard to train", measured: with ${sizes[0]} units ${nSeeds - succeeded[String(sizes[0])]} of ${nSeeds} runs do not learn the program.` : "",
+    succeeded[String(sizes[0])] < nSeeds ? `   "The extensive computational needs of RNNs makes them very hard to train" (the lecture), measured: with ${sizes[0]} units ${nSeeds - succeeded[String(sizes[0])]} of ${nSeeds} runs do not learn the program.` : "",
     chart(c, curves, { title: `log10 training loss, ${units} units, ${nSeeds} seeds`, legend: curves.map((_, i) => `seed ${c.seed + i}`), xLabel: "update →" }),
     "",
     `   The net of seed ${c.seed} (${units} units), trained on ${bits}-bit numbers, on 1,000 random pairs:`,
@@ -361,7 +360,7 @@ function partLayout(c: Ctx) {
 runChapter({
   id: "08-rnn-dynamics",
   title: "Chapter 08: what RNNs can do (oscillation, point attractors, chaos, a learned program), and the basic layout",
-  section: 'Lecture sections "What can RNNs do?" (oscillate, point attractors, chaos, small programs) and "Basic layout" (initial states, inputs, targets)',
+  section: 'Lecture sections "What kinds of behaviour can RNNs exhibit?" (oscillate, point attractors, chaos, small programs) and "Basic layout" (initial states, inputs, targets)',
   defaultSeed: D.DEFAULT_SEED,
   quickHelp: "a smaller chaos sweep (N = 100), fewer training updates, 1 seed per adder size, 1 seed per initial state",
   options: {

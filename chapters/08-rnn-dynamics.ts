@@ -69,7 +69,7 @@ function partOscillate(c: Ctx) {
   csv(c, "oscillate_rotation.csv", ["t", ...runs.map((r) => `h1_r${r.r}`)], runs[0].h1.map((_, t) => [t + 1, ...runs.map((r) => r.h1[t])]));
 
   // the trained oscillator
-  const o = c.quick ? { units: 16, updates: 150 } : { units: 32, updates: 600 };
+  const o = c.quick ? { units: 16, updates: 100 } : { units: 32, updates: 600 };
   const lr = 0.001;
   const trainT = 200, runT = 1000;
   const { net, history } = D.trainSine(c.seed, { units: o.units, T: trainT, theta: THETA, updates: o.updates, learningRate: lr, h0: "learned", progress: (t) => io.progress(`oscillate: training the sine generator, ${t}`) });
@@ -126,7 +126,7 @@ function partAttract(c: Ctx) {
   );
   csv(c, "attract_hopfield_overlaps.csv", ["t", ...h.overlapPaths.map((_, m) => `start${m + 1}_pattern${h.source[m] + 1}`)], Array.from({ length: ho.T + 1 }, (_, t) => [t, ...h.overlapPaths.map((p) => p[t])]));
 
-  const ao = { ...D.ATTRACTOR_DEFAULTS, updates: c.quick ? 150 : D.ATTRACTOR_DEFAULTS.updates };
+  const ao = { ...D.ATTRACTOR_DEFAULTS, updates: c.quick ? 80 : D.ATTRACTOR_DEFAULTS.updates };
   const a = D.learnedAttractor(c.seed, { ...ao, progress: (t) => io.progress(`attract: training, ${t}`) });
   io.progressDone();
   const driftEnd = a.drift[a.drift.length - 1];
@@ -280,7 +280,7 @@ function partProgram(c: Ctx, bits: number, units: number) {
 function partInitial(c: Ctx) {
   const { io } = c;
   const nSeeds = c.quick ? 1 : 5;
-  const updates = c.quick ? 150 : 400;
+  const updates = c.quick ? 100 : 400;
   const variants = D.INITIAL_KINDS;
   const batch = D.sineBatch(INITIAL_TASK.T, THETA, INITIAL_TASK.phase);
   const cmp = D.initialStateComparison(c.seed, nSeeds, updates, (t) => io.progress(`initial: ${t}`));
@@ -311,7 +311,7 @@ function partInitial(c: Ctx) {
 
 function partLayout(c: Ctx) {
   const { io } = c;
-  const o: D.LayoutOptions = { units: 8, T: 10, subset: 2, lastK: 3, batch: 32, updates: c.quick ? 80 : 320, learningRate: 0.01 };
+  const o: D.LayoutOptions = { units: 8, T: 10, subset: 2, lastK: 3, batch: 32, updates: c.quick ? 64 : 320, learningRate: 0.01 };
   const inputs: D.InputWay[] = ["initial-all", "initial-subset", "clamped-subset"];
   const targets: D.TargetWay[] = ["final-all", "last-few-all", "every-step-all", "final-subset"];
   const inRuns = inputs.map((w) => {

@@ -13,10 +13,9 @@ import { join } from "node:path";
 import { runChapter, type ChapterIO } from "./_shared/cli.ts";
 import { lineChart, table, fmt } from "./_shared/plot.ts";
 import { writeCsv } from "./_shared/csv.ts";
-import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import * as D from "./_shared/rnn-dynamics.ts";
-import { type SeqNet, seqForward } from "./_shared/rnn-train.ts";
+import type { SeqNet } from "./_shared/rnn-train.ts";
 
 const PARTS = ["oscillate", "attract", "chaos", "program", "initial", "layout", "all"] as const;
 type Part = (typeof PARTS)[number];

@@ -115,7 +115,7 @@ runChapter({
         "also Keras's default SGD learning rate. On the raw 0..16 pixels η ≥ 1 makes the weights run away in",
         "the first epoch, η = 1e-3 reaches only about 0.9 test accuracy in 100 epochs and smaller rates far",
         "less, and η = 0.1 works too but sits one step below divergence. λ ≥ 1 pins the weights near zero",
-        "(chance level) and λ = 0.1 costs accuracy; λ = 1e-4 lies in the plateau where the penalty does not",
+        "(chance level) wherever η ≥ 1e-3 lets the decay act, and λ = 0.1 costs accuracy; λ = 1e-4 lies in the plateau where the penalty does not",
         "hurt. The grid's single best cell changes with the seed; this pair does not: with 100 epochs it",
         `reached ${DEFAULT_RUN_RANGE[0]} to ${DEFAULT_RUN_RANGE[1]} test accuracy for seeds 2023, 1, 2 and 3 (measured when this text was written).`,
         compareDefaultRun(r.testAccuracy, epochs, dataset, padding),

@@ -16,7 +16,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runChapter } from "./_shared/cli.ts";
 import { readGrid, gridLabel as label } from "./_shared/verdicts.ts";
-import { isTTY } from "./_shared/plot.ts";
+import { isTTY, wrap } from "./_shared/plot.ts";
 import { heatmap, gridCsv } from "./_shared/heatmap.ts";
 import { ensureDir } from "./_shared/csv.ts";
 import { Rng } from "../lib/random.ts";
@@ -106,11 +106,11 @@ runChapter({
     const div = tasks.filter((t) => results[t.index].diverged);
     if (div.length) {
       io.print(`${div.length} of ${tasks.length} runs diverged:`);
-      for (const t of div) io.print(`  η = ${label(t.eta)}, λ = ${label(t.lmbd)}: ${results[t.index].divergence}`);
+      for (const t of div) io.print(...wrap(`  η = ${label(t.eta)}, λ = ${label(t.lmbd)}: ${results[t.index].divergence}`));
       io.print("");
     }
 
-    io.print(...readGrid({ etas, lambdas, testAccuracy, diverged, epochs, classes: 10 }), "");
+    io.print(...readGrid({ etas, lambdas, testAccuracy, diverged, epochs, classes: 10 }).flatMap((l) => wrap(l)), "");
     io.print(
       `Wall time: ${seconds.toFixed(1)} s for ${tasks.length} models on ${Math.min(workers, tasks.length)} worker thread${workers > 1 ? "s" : ""}.`,
     );

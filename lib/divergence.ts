@@ -5,9 +5,9 @@
  * tested on made-up ones.
  *
  * With an l2 penalty λΣw² one SGD step is w ← (1 − 2ηλ) w − η ∂L_data/∂w: the
- * decay factor alone grows |w| once 2ηλ > 2, whatever the data. Below that,
- * a penalty larger than the data loss still says that λ dominates the loss;
- * otherwise the data term ran away, which is η's doing.
+ * decay factor no longer shrinks |w| once ηλ ≥ 1, whatever the data. Below
+ * that, a penalty many times the data loss still says that λ dominates the
+ * loss; otherwise the data term ran away, which is η's doing.
  */
 import type { Param } from "./layer.ts";
 
@@ -23,12 +23,15 @@ export interface DivergenceFacts {
   penalty: number;
 }
 
+/** The penalty "dominates" the loss when it is this many times the data loss. */
+export const DOMINANCE = 10;
+
 /** Which knob to turn: "lambda" when the penalty drives the run away, otherwise "eta". */
 export function divergenceCause(f: DivergenceFacts): "lambda" | "eta" {
   const lambda = Math.max(0, ...f.lambdas);
   // |1 − 2ηλ| ≥ 1: the decay step alone no longer shrinks w
   if (f.learningRate * lambda >= 1) return "lambda";
-  if (lambda > 0 && Number.isFinite(f.dataLoss) && f.penalty > f.dataLoss) return "lambda";
+  if (lambda > 0 && Number.isFinite(f.dataLoss) && f.penalty > DOMINANCE * Math.abs(f.dataLoss)) return "lambda";
   return "eta";
 }
 
@@ -40,10 +43,11 @@ export function describeDivergence(f: DivergenceFacts): string {
   const lam = f.lambdas.length === 0 ? "no l2 penalty" : `λ = ${f.lambdas.map(g).join(", ")}`;
   const figures = `η = ${g(f.learningRate)}, ${lam}, ‖w‖ = ${g(f.weightNorm)}, data loss ${g(f.dataLoss)}, penalty λΣw² ${g(f.penalty)}`;
   if (divergenceCause(f) === "lambda") {
-    const why = f.learningRate * lambda >= 1
-      ? `ηλ = ${g(f.learningRate * lambda)} ≥ 1, so the decay factor 1 − 2ηλ = ${g(1 - 2 * f.learningRate * lambda)} of every step no longer shrinks w`
-      : "the penalty λΣw² is larger than the data loss";
-    return `${figures}: ${why}; λ is too large for this η, try a smaller λ`;
+    if (f.learningRate * lambda >= 1) {
+      return `${figures}: ηλ = ${g(f.learningRate * lambda)} ≥ 1, so the decay factor 1 − 2ηλ = ${g(1 - 2 * f.learningRate * lambda)} of every step no longer shrinks w; ` +
+        `λ is too large for this η, try a smaller λ (below 1/η = ${g(1 / f.learningRate)})`;
+    }
+    return `${figures}: the penalty λΣw² is more than ${DOMINANCE} times the data loss; λ is too large, try a smaller λ`;
   }
   return `${figures}: the penalty is not what grew, the steps along the data gradient are; the learning rate η is too large, try a smaller η`;
 }

@@ -21,7 +21,16 @@ test("table aligns columns and fmt keeps four significant digits", () => {
 });
 
 
-import { GLYPHS } from "../chapters/_shared/plot.ts";
+import { GLYPHS, wrap } from "../chapters/_shared/plot.ts";
+
+test("wrap breaks at spaces, keeps every word, and indents the continuation", () => {
+  const line = "  " + Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+  const w = wrap(line, 50);
+  assert.ok(w.length > 1);
+  assert.ok(w.every((l) => l.length <= 50), w.join("\n"));
+  assert.ok(w.slice(1).every((l) => l.startsWith("      w")));
+  assert.is(w.map((l) => l.trim()).join(" "), line.trim());
+});
 
 test("a flat or nearly flat series is drawn as one flat row (asciichart never finished on these)", () => {
   for (const s of [[2.3, 2.3, 2.3], [2.3, 2.3 + 1e-15, 2.3], [0, 1e-320, 0], [5]]) {

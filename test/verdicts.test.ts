@@ -75,8 +75,10 @@ test("divergence: the message names η, λ and ‖w‖ and points at the knob th
   assert.is(divergenceCause(decay), "lambda");
   assert.match(describeDivergence(decay), /ηλ = 10 ≥ 1, .*try a smaller λ/);
   const dominates = { learningRate: 0.1, lambdas: [1], weightNorm: 20, dataLoss: 2, penalty: 400 };
-  assert.match(describeDivergence(dominates), /the penalty λΣw² is larger than the data loss; λ is too large/);
+  assert.match(describeDivergence(dominates), /the penalty λΣw² is more than 10 times the data loss; λ is too large/);
   assert.match(describeDivergence({ learningRate: 1, lambdas: [], weightNorm: Infinity, dataLoss: NaN, penalty: 0 }), /no l2 penalty.*try a smaller η/);
+  // a penalty about as large as the data loss does not dominate it: η is blamed
+  assert.is(divergenceCause({ learningRate: 1, lambdas: [0.1], weightNorm: 30, dataLoss: 7.3, penalty: 8.3 }), "eta");
 });
 
 test.run();

@@ -112,6 +112,23 @@ export function lineChart(series: number[] | number[][], opts: LineChartOptions 
   return lines.join("\n");
 }
 
+/** Breaks a long line at spaces into lines of at most `width` characters; continuation lines get `indent` more spaces. */
+export function wrap(line: string, width = 110, indent = 4): string[] {
+  if (line.length <= width) return [line];
+  const lead = " ".repeat((line.match(/^ */)?.[0].length ?? 0) + indent);
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    let cut = rest.lastIndexOf(" ", width);
+    if (cut <= lead.length) cut = rest.indexOf(" ", width);
+    if (cut < 0) break;
+    out.push(rest.slice(0, cut));
+    rest = lead + rest.slice(cut + 1).trimStart();
+  }
+  out.push(rest);
+  return out;
+}
+
 /** A plain aligned text table. */
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c, 4) : c)))];

@@ -409,7 +409,7 @@ function partBelief(c: Ctx) {
   const opt = new Adam({ learningRate: 0.01 });
   model.compile({ loss: "categorical_crossentropy", optimizer: opt });
   io.print(`  A GRU(${units}) → Dense(${M}, softmax), cross-entropy, reads the rolls one-hot and predicts the next roll; Adam(0.01), the step`,
-    `  size × 0.85 per epoch; ${nTrain} training sequences of ${T}, ${nHeld} held out. It never sees the states.`, "");
+    `  size × 0.9 per epoch; ${nTrain} training sequences of ${T}, ${nHeld} held out. It never sees the states.`, "");
   const score = () => {
     const p = model.predict(he.x);
     let kl = 0, ll = 0;
@@ -441,7 +441,7 @@ function partBelief(c: Ctx) {
     klPerStep.push(s.kl);
     llPerEpoch.push(s.ll);
     io.progress(`GRU(${units}) on the casino: epoch ${klPerStep.length}/${epochs}  KL ${fmt(s.kl, 3)} nats per step`);
-    opt.learningRate *= 0.85;
+    opt.learningRate *= 0.9;
   });
   io.progress("linear readouts of the belief: the trained GRU and the moving-average baseline");
   const trained = readoutR2();

@@ -56,8 +56,8 @@ export function cnnPage(root: HTMLElement): void {
     el("h3", {}, "Draw a digit"),
     el("div", { class: "padrow" }, el("div", {}, pad, el("div", {}, clear)), el("div", {}, el("div", { class: "caption" }, "as 8×8, 0..16"), small), probsOut),
   );
-  const chLoss = lineChart(cLoss, { title: "training loss per epoch", xLabel: "epoch", yLabel: "loss", series: [{ label: "loss (cross-entropy + λΣw²)", points: true }] });
-  const chAcc = lineChart(cAcc, { title: "training accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", series: [{ label: "accuracy", points: true }] });
+  const chLoss = lineChart(cLoss, { title: "training loss per epoch", xLabel: "epoch", integerX: true, yLabel: "loss", series: [{ label: "loss (cross-entropy + λΣw²)", points: true }] });
+  const chAcc = lineChart(cAcc, { title: "training accuracy per epoch", xLabel: "epoch", integerX: true, yLabel: "accuracy", series: [{ label: "accuracy", points: true }] });
 
   function redraw(): void {
     const xs = state.epochs.map((_, i) => i + 1);

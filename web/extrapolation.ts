@@ -46,8 +46,10 @@ export function extrapolationPage(root: HTMLElement): void {
         u.ctx.fillStyle = "rgba(46,139,87,0.12)";
         u.ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
         u.ctx.fillStyle = "#2e8b57";
+        u.ctx.textAlign = "left";
+        u.ctx.textBaseline = "top";
         u.ctx.font = `${Math.round(14 * devicePixelRatio)}px sans-serif`;
-        u.ctx.fillText(`training region x ≤ ${xTrainEnd}`, x0 + 6, u.bbox.top + 18 * devicePixelRatio);
+        u.ctx.fillText(`training region x ≤ ${xTrainEnd}`, x0 + 6 * devicePixelRatio, u.bbox.top + 6 * devicePixelRatio);
         u.ctx.restore();
       },
     ],
@@ -56,7 +58,7 @@ export function extrapolationPage(root: HTMLElement): void {
     title: "CCD correlation energy against the number of particles x", xLabel: "x (particles)", yLabel: "E_CCD / δ",
     series: [{ label: "true (CCD)", points: true }, { label: "network (fed back)", dash: [6, 4], points: true }], hooks: shade,
   });
-  const chLoss = lineChart(cLoss, { title: "log10 training loss (MSE) per epoch", xLabel: "epoch", yLabel: "log10 loss", series: [{ label: "loss" }, { label: "val_loss" }] });
+  const chLoss = lineChart(cLoss, { title: "log10 training loss (MSE) per epoch", xLabel: "epoch", integerX: true, yLabel: "log10 loss", series: [{ label: "loss" }, { label: "val_loss" }] });
   chSeries.setData([[...PARTICLES], [...CCD_ENERGIES], PARTICLES.map(() => null)]);
 
   const finish = () => {

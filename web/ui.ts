@@ -80,7 +80,7 @@ export function finiteOrNull(v: number): number | null {
 export const COLORS = ["#1f5fbf", "#c0392b", "#2e8b57", "#8e44ad", "#d68910", "#555555"];
 
 /** A line chart (uPlot) that fills its container's width. */
-export function lineChart(container: HTMLElement, o: { title: string; xLabel: string; yLabel: string; series: { label: string; dash?: number[]; points?: boolean }[]; height?: number; hooks?: uPlot.Hooks.Arrays }): uPlot {
+export function lineChart(container: HTMLElement, o: { title: string; xLabel: string; integerX?: boolean; yLabel: string; series: { label: string; dash?: number[]; points?: boolean }[]; height?: number; hooks?: uPlot.Hooks.Arrays }): uPlot {
   const width = Math.max(280, container.clientWidth || 600);
   const opts: uPlot.Options = {
     title: o.title,
@@ -88,7 +88,8 @@ export function lineChart(container: HTMLElement, o: { title: string; xLabel: st
     height: o.height ?? 260,
     scales: { x: { time: false } },
     axes: [
-      { label: o.xLabel, stroke: "#222", grid: { stroke: "#e3e3e3" } },
+      // epochs: whole-number ticks only
+      { label: o.xLabel, stroke: "#222", grid: { stroke: "#e3e3e3" }, ...(o.integerX ? { incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 500] } : {}) },
       { label: o.yLabel, stroke: "#222", grid: { stroke: "#e3e3e3" }, size: 60 },
     ],
     series: [

@@ -49,7 +49,7 @@ export function extrapolationPage(root: HTMLElement): void {
         u.ctx.textAlign = "left";
         u.ctx.textBaseline = "top";
         u.ctx.font = `${Math.round(14 * devicePixelRatio)}px sans-serif`;
-        u.ctx.fillText(`training region x ≤ ${xTrainEnd}`, x0 + 6 * devicePixelRatio, u.bbox.top + 6 * devicePixelRatio);
+        u.ctx.fillText(`training region x ≤ ${xTrainEnd}`, x0 + 6 * devicePixelRatio, u.bbox.top + u.bbox.height - 22 * devicePixelRatio);
         u.ctx.restore();
       },
     ],

@@ -182,6 +182,21 @@ test("cnn: η = 10 diverges: 'diverged' on the curve, no NaN plotted, the page r
   await page.press("#cnn-eta", "Enter");
 });
 
+test("cnn: Stop ends a run and the curves stop growing", async () => {
+  await page.fill("#cnn-epochs", "100");
+  await page.press("#cnn-epochs", "Enter");
+  await page.click("#cnn-train");
+  await page.waitForFunction(() => (window.scratchnets.cnn as CnnSnapshot).epochs.length >= 1, undefined, { timeout: 60000 });
+  await page.click("#cnn-stop");
+  const n = (await cnnState()).epochs.length;
+  await page.waitForTimeout(1500);
+  const s = await cnnState();
+  assert.is(s.running, false);
+  assert.is(s.epochs.length, n, "epochs kept arriving after Stop");
+  assert.ok(n < 100);
+  assert.match((await page.textContent("#cnn-status")) ?? "", /stopped after \d+ epoch/);
+});
+
 test("extrapolation: the rnn network trains in a worker and predicts the 20 points", async () => {
   await page.click("#nav-extrapolation");
   await page.waitForSelector("#ex-train");

@@ -17,6 +17,8 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 export interface GradientData {
   seed: number; T: number; units: number; activation: RnnActivation; rho: number; clip: number | null;
   dLdh: number[]; stepContributions: number[]; jacobianNorms: number[] | null;
+  /** Milliseconds the worker took for ‖∂h(T)/∂h(k)‖₂ (null until it answers). */
+  jacobianMs: number | null;
   fittedRate: number; fitRange: [number, number]; normBefore: number; normAfter: number;
   /** Milliseconds for the recomputation on the main thread and for the redraw. */
   computeMs: number; drawMs: number;
@@ -110,7 +112,7 @@ export function gradientsPage(root: HTMLElement): void {
 
     const data: GradientData = {
       seed: s, T: n, units: u, activation: a, rho: r, clip: c,
-      dLdh: b.dLdhNorms, stepContributions: b.stepGradNorms as number[], jacobianNorms: null,
+      dLdh: b.dLdhNorms, stepContributions: b.stepGradNorms as number[], jacobianNorms: null, jacobianMs: null,
       fittedRate: fitted, fitRange: [kFrom, kTo], normBefore: b.gradNormBefore, normAfter: b.gradNormAfter,
       computeMs: t1 - t0, drawMs: t2 - t1,
     };
@@ -141,6 +143,7 @@ export function gradientsPage(root: HTMLElement): void {
       const ys = xs.map((dk) => finiteOrNull(Math.log10(m.spectral[n - 1 - dk])));
       chJac.setData([xs, ys] as uPlot.AlignedData);
       d.jacobianNorms = m.spectral;
+      d.jacobianMs = m.ms;
       status.textContent = status.textContent!.replace("‖∂h(T)/∂h(k)‖₂ computing…", `‖∂h(T)/∂h(k)‖₂ in ${m.ms.toFixed(0)} ms (worker)`);
     };
     const msg: ToWorker = { kind: "jacobians", id, seed: d.seed, T: d.T, units: d.units, activation: d.activation, rho: d.rho };

@@ -101,14 +101,17 @@ export function gradientsPage(root: HTMLElement): void {
     const steps = (b.stepGradNorms as number[]).map((v, i) => (i === 0 ? null : finiteOrNull(Math.log10(v))));
     chSteps.setData([ts, steps]);
     chJac.setData([[], []]);
-    const overflow = b.dLdhNorms.findIndex((v) => !Number.isFinite(v));
+    // float64 holds 1e-308 … 1e308: beyond that a norm is ∞ or 0, and its log a gap in the curve
+    const over = b.dLdhNorms.filter((v) => !Number.isFinite(v)).length, under = b.dLdhNorms.filter((v) => v === 0).length;
     rateOut.textContent = `fitted rate ${fmtNum(fitted, 5)} per step (k = ${kFrom}..${kTo})   ρ = ${r}   rate/ρ = ${fmtNum(fitted / r, 4)}`;
     clipOut.textContent = c === null
       ? `‖∂L/∂W‖ = ${fmtNum(b.gradNormBefore, 4)} (no clipping)`
       : `clipping at c = ${c}: ‖∂L/∂W‖ = ${fmtNum(b.gradNormBefore, 4)} before, ${fmtNum(b.gradNormAfter, 4)} after`;
     const t2 = performance.now();
     status.textContent = `recomputed in ${(t1 - t0).toFixed(0)} ms, drawn in ${(t2 - t1).toFixed(0)} ms` +
-      (overflow >= 0 ? `; ‖∂L/∂h(t)‖ overflows float64 for t ≤ ${overflow + 1} (gaps in the curve)` : "") + "; ‖∂h(T)/∂h(k)‖₂ computing…";
+      (over > 0 ? `; ‖∂L/∂h(t)‖ overflows float64 (∞) at ${over} of ${n} steps` : "") +
+      (under > 0 ? `; ‖∂L/∂h(t)‖ underflows float64 (0) at ${under} of ${n} steps` : "") +
+      (over + under > 0 ? " (gaps in the curve)" : "") + "; ‖∂h(T)/∂h(k)‖₂ computing…";
 
     const data: GradientData = {
       seed: s, T: n, units: u, activation: a, rho: r, clip: c,

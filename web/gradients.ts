@@ -103,7 +103,7 @@ export function gradientsPage(root: HTMLElement): void {
     chJac.setData([[], []]);
     // float64 holds 1e-308 … 1e308: beyond that a norm is ∞ or 0, and its log a gap in the curve
     const over = b.dLdhNorms.filter((v) => !Number.isFinite(v)).length, under = b.dLdhNorms.filter((v) => v === 0).length;
-    rateOut.textContent = `fitted rate ${fmtNum(fitted, 5)} per step (k = ${kFrom}..${kTo})   ρ = ${r}   rate/ρ = ${fmtNum(fitted / r, 4)}`;
+    rateOut.textContent = `fitted rate ${fmtNum(fitted, 5)} per step (k = ${kFrom}..${kTo})  ·  ρ = ${r}  ·  rate/ρ = ${fmtNum(fitted / r, 4)}`;
     clipOut.textContent = c === null
       ? `‖∂L/∂W‖ = ${fmtNum(b.gradNormBefore, 4)} (no clipping)`
       : `clipping at c = ${c}: ‖∂L/∂W‖ = ${fmtNum(b.gradNormBefore, 4)} before, ${fmtNum(b.gradNormAfter, 4)} after`;

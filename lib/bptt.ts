@@ -24,6 +24,7 @@
  */
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
+import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
 
 // ---------------------------------------------------------------- the cell interface
 
@@ -58,6 +59,34 @@ export interface Cell<P extends CellParams, C> {
    * computed (dPrev is null): at t = 1 when nobody wants the initial state's gradient.
    */
   stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
+  /** The same step split for the sequence-level fast path (bptt-sequence.ts); a cell without it always runs step by step. */
+  readonly sequence?: SequenceKernels<P, C>;
+}
+
+/**
+ * A cell's step with the products that do not depend on the recurrence taken out:
+ * x(t)·W for every t is one product before the loop, and the weight gradients one
+ * product each after it (bptt-sequence.ts). Inside the loop only h(t−1)·U and dz(t)·Uᵀ remain.
+ */
+export interface SequenceKernels<P extends CellParams, C> {
+  /** The kernel that multiplies x(t) (Whx or W) and the bias (bh or b). */
+  readonly inputKey: keyof P & string;
+  readonly biasKey: keyof P & string;
+  /** True when ∂L/∂(h(t−1)·U) differs from ∂L/∂(x(t)·W) (the GRU's reset gate acts after h·U). */
+  readonly separateRecurrentGrad: boolean;
+  /**
+   * stepForward with xw = x(t)·W given (N, G) and overwritten with the step's activations;
+   * writes h(t) [and c(t)] into `next`'s buffers. Returns the same cache as stepForward.
+   */
+  stepForward(params: P, x: Tensor, xw: Tensor, prev: CellState, next: CellState): C;
+  /**
+   * stepBackward down to the pre-activations: writes dzx = ∂L/∂(x(t)·W) (N, G), and dzh = ∂L/∂(h(t−1)·U)
+   * unless it is dzx itself; writes ∂L/∂h(t−1) [and ∂L/∂c(t−1)] into dPrev's buffers unless dPrev is null.
+   * Adds no weight gradient: those are products over the stacked dz after the loop.
+   */
+  stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null): void;
+  /** ∂L/∂b += the column sums of the stacked dzx (and dzh), (T·N, G). */
+  biasGrad(dZx: Tensor, dZh: Tensor, gb: Tensor): void;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
@@ -102,6 +131,22 @@ export interface BpttForward<C> {
   xShape: number[];
   h0Shape: number[] | null;
   c0Shape: number[] | null;
+  /** From the sequence-level fast path: x and h(0..T) stacked time-major, for the products after the backward loop. */
+  seq?: SequenceStack;
+}
+
+/** Time-major stacks: row t·N + n holds sample n at step t. */
+export interface SequenceStack {
+  /** x(1..T): (T·N, F). */
+  X: Tensor;
+  /** h(0..T): ((T+1)·N, u); its first T·N rows are h(t−1) for t = 1..T. */
+  H: Tensor;
+}
+
+/** Options of both passes. */
+export interface BpttPathOptions {
+  /** Run the step-by-step loop even when the cell has a sequence-level fast path (the reference it is tested against). */
+  stepwise?: boolean;
 }
 
 /** An initial state (u,) or (N, u) as (N, u), after checking its shape. */
@@ -117,7 +162,7 @@ function initialState(s: Tensor | undefined, N: number, u: number, what: string,
 }
 
 /** Step 1: run the cell over x (N, T, F) from the initial state, pushing each step's activities onto a stack. */
-export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, init: InitialState = {}): BpttForward<C> {
+export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, init: InitialState = {}, opts: BpttPathOptions = {}): BpttForward<C> {
   const { F, units: u } = cell.dims(params);
   const who = `${cell.kind}(${u})`;
   if (x.rank !== 3) throw new Error(`${who}: expected a sequence batch (N, T, F) with F = ${F}, got a ${x.rank}-D input ${shapeStr(x.shape)}`);
@@ -126,6 +171,9 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
   if (init.c0 && !cell.hasCellState) throw new Error(`${who}: got an initial cell state c0, but a ${cell.kind} has no cell state`);
   const first: CellState = { h: initialState(init.h0, N, u, "h0", who) };
   if (cell.hasCellState) first.c = initialState(init.c0, N, u, "c0", who);
+  const shapes = { xShape: [...x.shape], h0Shape: init.h0 ? [...init.h0.shape] : null, c0Shape: init.c0 ? [...init.c0.shape] : null };
+  // The fast path runs these same steps with x(t)·W for all t as one product before the loop (bptt-sequence.ts).
+  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes);
 
   const hs = new Tensor([N, T, u]);
   const cs = cell.hasCellState ? new Tensor([N, T, u]) : null;
@@ -138,17 +186,12 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
     setTimeStep(hs, t, state.h);
     if (cs) setTimeStep(cs, t, state.c as Tensor);
   }
-  return {
-    hs, cs, last: state, first, stack,
-    xShape: [...x.shape],
-    h0Shape: init.h0 ? [...init.h0.shape] : null,
-    c0Shape: init.c0 ? [...init.c0.shape] : null,
-  };
+  return { hs, cs, last: state, first, stack, ...shapes };
 }
 
 // ---------------------------------------------------------------- steps 2 and 3: the backward pass
 
-export interface BpttBackwardOptions {
+export interface BpttBackwardOptions extends BpttPathOptions {
   /** ∂L/∂h(t) from the layers above, for every step (N, T, u): a loss at every step, or returnSequences. */
   dhs?: Tensor;
   /** ∂L/∂h(T) from above (N, u): a loss on the last state only. Added to dhs at t = T if both are given. */
@@ -206,7 +249,7 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
   const [N, T, u] = fwd.hs.shape;
   const who = `${cell.kind}(${u}) backward`;
-  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true } = opts;
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
   if (dcT) {
@@ -214,6 +257,12 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     assertShapeIs(dcT, [N, u], `${who}: dcT (∂L/∂c(T))`);
   }
   if (truncate !== undefined && !(Number.isInteger(truncate) && truncate >= 1)) throw new Error(`${who}: truncate must be a positive integer number of steps, got ${truncate}`);
+
+  // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
+  if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
+    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad });
+    return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
+  }
 
   const grads = zerosLikeParams(params);
   const dx = new Tensor(fwd.xShape);
@@ -259,6 +308,14 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     }
   }
 
+  return finishBackward(grads, dx, dhNext, dcNext ?? null, fwd, dLdhNorms, stepGrads, stepGradNorms, clipNorm, recordSteps);
+}
+
+/** ∂L/∂h(0), ∂L/∂c(0) in the given initial states' shapes, and clipping by global norm. */
+function finishBackward<P extends CellParams, C>(
+  grads: P, dx: Tensor, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
+  stepGrads: P[] | null, stepGradNorms: number[] | null, clipNorm: number | undefined, recordSteps: boolean,
+): BpttResult<P> {
   let dh0 = dhNext ? initialStateShaped(dhNext, fwd.h0Shape) : null;
   let dc0 = dcNext ? initialStateShaped(dcNext, fwd.c0Shape) : null;
 

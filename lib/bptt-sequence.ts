@@ -1,0 +1,138 @@
+/**
+ * The sequence-level fast path of BPTT: the same forward and backward steps as
+ * the loops in bptt.ts, with every product that does not depend on the
+ * recurrence taken out of the time loop.
+ *
+ *   before the loop:  x(t)·W for t = 1..T is ONE product on the stacked (T·N, F) rows;
+ *   in the loop:      only h(t−1)·U (forward) and dz(t)·Uᵀ (backward), which the recurrence forces;
+ *   after the loop:   ∂L/∂W = Σ_t x(t)ᵀ dz(t) and ∂L/∂U = Σ_t h(t−1)ᵀ dz(t) are ONE product each
+ *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
+ *
+ * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
+ * (tested to 1e-12; the forward pass is bit-identical, the sums over t of the
+ * weight gradients are added in another order). It is faster because T small
+ * products (N rows each) cost far more than one product on T·N rows: each
+ * small one pays the call, the checks and a pass over W, and the stacked one
+ * keeps W in cache and its inner loops long.
+ *
+ * The stacks are time-major (row t·N + n is sample n at step t), so step t's
+ * rows are one contiguous block, used in place as an (N, ·) view.
+ */
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
+import type { Cell, CellParams, CellState, SequenceKernels, BpttForward, SequenceStack } from "./bptt.ts";
+
+/** Rows [t·N, (t+1)·N) of a time-major stack (R, G): step t's block, as an (N, G) view (no copy). */
+export function stepRows(S: Tensor, t: number, N: number): Tensor {
+  const G = S.shape[1];
+  return new Tensor([N, G], S.data.subarray(t * N * G, (t + 1) * N * G));
+}
+
+/** x (N, T, F) → time-major (T·N, F). */
+function toTimeMajor(x: Tensor): Tensor {
+  const [N, T, F] = x.shape;
+  const out = new Tensor([T * N, F]);
+  const s = x.data, d = out.data;
+  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), (t * N + n) * F);
+  return out;
+}
+
+/** Time-major rows [from·N, (from+T)·N) of S → batch-major (N, T, G). */
+function toBatchMajor(S: Tensor, from: number, N: number, T: number): Tensor {
+  const G = S.shape[1];
+  const out = new Tensor([N, T, G]);
+  const s = S.data, d = out.data;
+  for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) d.set(s.subarray(((from + t) * N + n) * G, ((from + t) * N + n + 1) * G), (n * T + t) * G);
+  return out;
+}
+
+/** Step 1 with the input projections x(t)·W for all t as one product: equals bpttForward's loop. */
+export function bpttForwardSequence<P extends CellParams, C>(
+  cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, x: Tensor, first: CellState,
+  shapes: { xShape: number[]; h0Shape: number[] | null; c0Shape: number[] | null },
+): BpttForward<C> {
+  const [N, T] = x.shape;
+  const u = first.h.shape[1];
+  const X = toTimeMajor(x);
+  // x(t)·W for t = 1..T: one (T·N, F)·(F, G) product; each step overwrites its block with its activations
+  const XW = matmul(X, params[k.inputKey]);
+  // h(0..T) and c(0..T), time-major; step t reads block t and writes block t + 1
+  const H = new Tensor([(T + 1) * N, u]);
+  H.data.set(first.h.data);
+  const Cs = cell.hasCellState ? new Tensor([(T + 1) * N, u]) : null;
+  if (Cs) Cs.data.set((first.c as Tensor).data);
+  const state = (S: Tensor, t: number): CellState => (Cs ? { h: stepRows(S, t, N), c: stepRows(Cs, t, N) } : { h: stepRows(S, t, N) });
+  const stack: C[] = new Array(T);
+  for (let t = 0; t < T; t++) stack[t] = k.stepForward(params, stepRows(X, t, N), stepRows(XW, t, N), state(H, t), state(H, t + 1));
+  const last = state(H, T);
+  return {
+    hs: toBatchMajor(H, 1, N, T), cs: Cs ? toBatchMajor(Cs, 1, N, T) : null, last, first, stack, ...shapes,
+    seq: { X, H },
+  };
+}
+
+export interface SequenceBackward<P> {
+  grads: P;
+  dx: Tensor;
+  dhNext: Tensor | null;
+  dcNext: Tensor | null;
+  dLdhNorms: number[];
+}
+
+/** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
+export function bpttBackwardSequence<P extends CellParams, C>(
+  cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
+  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean },
+): SequenceBackward<P> {
+  const [N, T, u] = fwd.hs.shape;
+  const W = params[k.inputKey], G = W.shape[1];
+  const { dhs, dhT, dcT, truncate, initialStateGrad } = opts;
+  // dz(t) for every step, time-major: filled by the loop, multiplied out after it
+  const dZx = new Tensor([T * N, G]);
+  const dZh = k.separateRecurrentGrad ? new Tensor([T * N, G]) : dZx;
+  const dLdhNorms = new Array<number>(T).fill(0);
+  // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
+  let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
+  let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
+  let reachedStart = true;
+  for (let t = T - 1; t >= 0; t--) {
+    if (dhs) {
+      const d = dh.data, g = dhs.data;
+      for (let n = 0; n < N; n++) {
+        const o = (n * T + t) * u;
+        for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
+      }
+    }
+    dLdhNorms[t] = frobeniusNorm(dh);
+    const needPrev = t > 0 || initialStateGrad;
+    const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
+    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, t, N), stepRows(dZh, t, N), into);
+    if (!needPrev) {
+      reachedStart = false;
+      break;
+    }
+    [dh, dhPrev] = [dhPrev, dh];
+    if (dc) [dc, dcPrev] = [dcPrev as Tensor, dc];
+    // truncation: the state entering a chunk is a constant of the truncated objective
+    if (truncate !== undefined && t > 0 && t % truncate === 0) {
+      dh.data.fill(0);
+      if (dc) dc.data.fill(0);
+    }
+  }
+
+  // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
+  const grads: CellParams = {};
+  for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
+  matmulAtB(seq.X, dZx, grads[k.inputKey]);
+  const Hprev = new Tensor([T * N, u], seq.H.data.subarray(0, T * N * u));
+  matmulAtB(Hprev, dZh, grads[cell.recurrentKey]);
+  k.biasGrad(dZx, dZh, grads[k.biasKey]);
+  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F)
+  const dX = matmulABt(dZx, W);
+  return {
+    grads: grads as P,
+    dx: toBatchMajor(dX, 0, N, T),
+    dhNext: reachedStart ? dh : null,
+    dcNext: reachedStart ? dc : null,
+    dLdhNorms,
+  };
+}

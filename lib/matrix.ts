@@ -10,6 +10,8 @@
  * that names the operation and both shapes.
  */
 
+import { parallelProduct } from "./threads.ts";
+
 export type Shape = readonly number[];
 
 /** A nested array of numbers, e.g. [[1, 2], [3, 4]]. */
@@ -170,62 +172,39 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //
 // The three products below are the hot path of Dense, im2col convolution and
 // the recurrent cells. V8 does not vectorise, so speed comes from keeping
-// several partial sums in registers ("register blocking"):
+// partial sums in registers ("register blocking") and from reading memory in
+// the order it lies in:
 //
-//  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
-//    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
-//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C.
-//    A is read through strides, so the same kernel serves A·B and Aᵀ·B.
-//  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
-//    Bᵀ, 2×4 entries at a time in eight accumulators, with no stores in the
-//    inner loop. It is A·Bᵀ directly, and A·B for large B after copying Bᵀ
-//    once (O(k·n) moves against O(m·k·n) work), which beats the i-k-j loop
-//    once B no longer fits in the fast caches. For A·Bᵀ with few rows of A
-//    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
+//  - `gemmPacked` is the kernel of every product that is not tiny. It copies a
+//    block of B (KC rows × NC columns) into panels of 4 columns, each panel
+//    one contiguous run of KC·4 numbers ("packing"), so the inner loop streams
+//    one array with a unit step whatever B's layout (B or Bᵀ). Each pass of the
+//    inner loop then updates a 3×4 block of C held in 12 registers: 12
+//    multiply-adds per 4 loads of B and 3 of A. The packed block (128 KB) stays
+//    in the L2 cache while every row of A passes over it.
+//    Each C(i, j) is the same sum in the same order, Σ_p A(i,p)·B(p,j) for p
+//    rising, added block by block (KC at a time), whichever rows a call
+//    covers: so splitting the rows between threads (threads.ts) changes no bit.
+//  - `axpyKernel`, the i-k-j loop, serves the tiny products (fewer than
+//    SMALL_PRODUCT multiply-adds, or fewer than 4 columns), where packing costs more than it saves.
 //
+// `matmulNaive` is the textbook triple loop they are tested against.
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.
 
+/** Below this many multiply-adds (m·k·n), or with fewer than 4 columns, the unpacked loop is faster. */
+const SMALL_PRODUCT = 4096;
+
 /**
  * c(i, :) (+)= Σ_p A(i, p) · b(p, :) for i < m, p < k, where A(i, p) is
- * a[aOff + i·si + p·sp] and b is (k, n) row-major.
+ * a[i·si + p·sp] and b is (k, n) row-major.
  */
 function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
   if (!accumulate) c.fill(0, 0, m * n);
-  const m4 = m - (m % 4), k4 = k - (k % 4);
-  let i = 0;
-  for (; i < m4; i += 4) {
-    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-    const q0 = i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
-    let p = 0;
-    for (; p < k4; p += 4) {
-      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
-      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
-      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
-      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
-      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-      for (let j = 0; j < n; j++) {
-        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
-        c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
-        c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
-        c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
-        c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
-      }
-    }
-    for (; p < k; p++) {
-      const op = p * sp, bp = p * n;
-      const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-      for (let j = 0; j < n; j++) {
-        const x = b[bp + j];
-        c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
-      }
-    }
-  }
-  for (; i < m; i++) {
+  for (let i = 0; i < m; i++) {
     const r = i * n, q = i * si;
     let p = 0;
-    for (; p < k4; p += 4) {
+    for (; p + 4 <= k; p += 4) {
       const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
       const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
       for (let j = 0; j < n; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
@@ -237,66 +216,114 @@ function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c:
   }
 }
 
-/** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
-function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
-  const m2 = m - (m % 2), n4 = n - (n % 4);
-  let i = 0;
-  for (; i < m2; i += 2) {
-    const a0 = i * k, a1 = a0 + k;
-    let j = 0;
-    for (; j < n4; j += 4) {
-      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p], x1 = a[a1 + p];
-        const y0 = bt[b0 + p], y1 = bt[b1 + p], y2 = bt[b2 + p], y3 = bt[b3 + p];
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+/** Rows of B packed at a time (KC) and columns (NC): a packed block is KC·NC numbers. */
+export const GEMM_KC = 256;
+export const GEMM_NC = 64;
+
+/**
+ * C(i, j) (+)= Σ_p A(i, p)·B(p, j) for the rows r0 ≤ i < r1 of C (m, n) only, p < k, with
+ * A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]: (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ;
+ * (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ. `pack` is scratch of at least GEMM_KC·GEMM_NC numbers.
+ * Self-contained (no outside names), so that a worker thread can run the very same code.
+ */
+export function gemmPacked(
+  a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
+): void {
+  const KC = 256, NC = 64;
+  if (!accumulate && k === 0) for (let i = r0; i < r1; i++) c.fill(0, i * n, (i + 1) * n);
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nb = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kb = Math.min(KC, k - p0);
+      const add = accumulate || p0 > 0;
+      // pack B(p0 .. p0+kb, j0 .. j0+nb) as panels of 4 columns: panel q holds B(p, j0+4q .. j0+4q+3) at (q·kb + p)·4, zero-padded
+      let o = 0;
+      for (let j = j0; j < j0 + nb; j += 4) {
+        for (let p = p0; p < p0 + kb; p++) {
+          const r = p * bs;
+          for (let jj = j; jj < j + 4; jj++) pack[o++] = jj < j0 + nb ? b[r + jj * bt] : 0;
+        }
       }
-      const c0 = i * n + j, c1 = c0 + n;
-      if (accumulate) {
-        c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
-        c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
-      } else {
-        c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+      let i = r0;
+      // three rows of C at a time: a 3×4 block in 12 registers per panel
+      for (; i + 3 <= r1; i += 3) {
+        const a0 = i * si + p0 * sp, a1 = a0 + si, a2 = a1 + si;
+        for (let j = j0, ib0 = 0; j < j0 + nb; j += 4, ib0 += kb * 4) {
+          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0, s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+          for (let p = 0, ib = ib0, ap = 0; p < kb; p++, ib += 4, ap += sp) {
+            const y0 = pack[ib], y1 = pack[ib + 1], y2 = pack[ib + 2], y3 = pack[ib + 3];
+            let x = a[a0 + ap];
+            s00 += x * y0; s01 += x * y1; s02 += x * y2; s03 += x * y3;
+            x = a[a1 + ap];
+            s10 += x * y0; s11 += x * y1; s12 += x * y2; s13 += x * y3;
+            x = a[a2 + ap];
+            s20 += x * y0; s21 += x * y1; s22 += x * y2; s23 += x * y3;
+          }
+          const c0 = i * n + j, c1 = c0 + n, c2 = c1 + n;
+          if (j + 4 <= n) {
+            if (add) {
+              c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
+              c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
+              c[c2] += s20; c[c2 + 1] += s21; c[c2 + 2] += s22; c[c2 + 3] += s23;
+            } else {
+              c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
+              c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+              c[c2] = s20; c[c2 + 1] = s21; c[c2 + 2] = s22; c[c2 + 3] = s23;
+            }
+          } else {
+            // the last, partial panel: columns j .. n−1 only
+            const s = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23];
+            for (let q = 0; q < n - j; q++) {
+              c[c0 + q] = add ? c[c0 + q] + s[q] : s[q];
+              c[c1 + q] = add ? c[c1 + q] + s[4 + q] : s[4 + q];
+              c[c2 + q] = add ? c[c2 + q] + s[8 + q] : s[8 + q];
+            }
+          }
+        }
       }
-    }
-    for (; j < n; j++) {
-      const bj = j * k;
-      let s0 = 0, s1 = 0;
-      for (let p = 0; p < k; p++) {
-        s0 += a[a0 + p] * bt[bj + p];
-        s1 += a[a1 + p] * bt[bj + p];
+      // the remaining rows, one at a time (each entry the same sum as above)
+      for (; i < r1; i++) {
+        const a0 = i * si + p0 * sp;
+        for (let j = j0, ib0 = 0; j < j0 + nb; j += 4, ib0 += kb * 4) {
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let p = 0, ib = ib0, ap = 0; p < kb; p++, ib += 4, ap += sp) {
+            const x = a[a0 + ap];
+            s0 += x * pack[ib]; s1 += x * pack[ib + 1]; s2 += x * pack[ib + 2]; s3 += x * pack[ib + 3];
+          }
+          const c0 = i * n + j;
+          c[c0] = add ? c[c0] + s0 : s0;
+          if (j + 1 < n) c[c0 + 1] = add ? c[c0 + 1] + s1 : s1;
+          if (j + 2 < n) c[c0 + 2] = add ? c[c0 + 2] + s2 : s2;
+          if (j + 3 < n) c[c0 + 3] = add ? c[c0 + 3] + s3 : s3;
+        }
       }
-      const c0 = i * n + j, c1 = c0 + n;
-      c[c0] = accumulate ? c[c0] + s0 : s0;
-      c[c1] = accumulate ? c[c1] + s1 : s1;
-    }
-  }
-  for (; i < m; i++) {
-    const ai = i * k;
-    for (let j = 0; j < n; j++) {
-      const bj = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
-      c[i * n + j] = accumulate ? c[i * n + j] + s : s;
     }
   }
 }
 
-/** Reused scratch buffers for the transposed copies below (grown on demand, never shrunk). */
-const scratchBuffers = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
-function scratch(slot: number, size: number): Float64Array {
-  if (scratchBuffers[slot].length < size) scratchBuffers[slot] = new Float64Array(size);
-  return scratchBuffers[slot];
-}
+/** The packing scratch of the main thread (grown once). */
+const packScratch = new Float64Array(GEMM_KC * GEMM_NC);
 
-/** Bᵀ copied into a scratch buffer, for `matmul` on large B. */
-function packTranspose(b: Float64Array, k: number, n: number): Float64Array {
-  const bt = scratch(2, k * n);
-  for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
-  return bt;
+/** C (+)= A·B in any of the three layouts: the tiny loop, or the packed kernel over all rows (split between threads when that pays). */
+function product(a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+  if (m * k * n < SMALL_PRODUCT || n < 4) {
+    if (bt === 1) {
+      axpyKernel(a, si, sp, b, c, m, k, n, accumulate);
+      return;
+    }
+    // Bᵀ given: the plain dot products
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[i * si + p * sp] * b[p * bs + j * bt];
+        c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+      }
+    }
+    return;
+  }
+  if (parallelProduct(a, si, sp, b, bs, bt, c, m, k, n, accumulate)) return;
+  gemmPacked(a, si, sp, b, bs, bt, c, n, k, 0, m, accumulate, packScratch);
 }
 
 /** C = A·B for A (m, k), B (k, n). */
@@ -307,9 +334,7 @@ export function matmul(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): 
   const [k2, n] = B.shape;
   if (k !== k2) throw new Error(`matmul: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
   const C = outputFor("matmul", m, n, out);
-  // Large B (more than 128×128 entries) and enough rows to pay for the copy: dot products against Bᵀ.
-  if (k * n > 16384 && m >= 32 && k >= 16) dotKernel(A.data, packTranspose(B.data, k, n), C.data, m, k, n, accumulate);
-  else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
+  product(A.data, k, 1, B.data, n, 1, C.data, m, k, n, accumulate);
   return C;
 }
 
@@ -322,11 +347,11 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
   const C = outputFor("matmulAtB", m, n, out);
   // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
-  axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
+  product(A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate);
   return C;
 }
 
-/** C = A·Bᵀ for A (m, k), B (n, k), without forming Bᵀ: each entry is a dot product of two rows. */
+/** C = A·Bᵀ for A (m, k), B (n, k), without forming Bᵀ. */
 export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): Tensor {
   assertMatrix(A, "matmulABt", "A");
   assertMatrix(B, "matmulABt", "B");
@@ -334,17 +359,8 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  if (m <= 32 && n * k > 16384) {
-    // Few rows against a large B (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ
-    // streams B once through the i-k-j kernel, instead of m dot-product sweeps over B.
-    const at = scratch(0, k * m), ct = scratch(1, n * m);
-    const a = A.data, c = C.data;
-    for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
-    axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
-  } else {
-    dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
-  }
+  // Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
+  product(A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate);
   return C;
 }
 

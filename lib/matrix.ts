@@ -172,39 +172,73 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //
 // The three products below are the hot path of Dense, im2col convolution and
 // the recurrent cells. V8 does not vectorise, so speed comes from keeping
-// partial sums in registers ("register blocking") and from reading memory in
-// the order it lies in:
+// several partial sums in registers ("register blocking") and from reading
+// memory in the order it lies in. Three kernels, each where it measured fastest:
 //
-//  - `gemmPacked` is the kernel of every product that is not tiny. It copies a
-//    block of B (KC rows × NC columns) into panels of 4 columns, each panel
-//    one contiguous run of KC·4 numbers ("packing"), so the inner loop streams
-//    one array with a unit step whatever B's layout (B or Bᵀ). Each pass of the
-//    inner loop then updates a 3×4 block of C held in 12 registers: 12
-//    multiply-adds per 4 loads of B and 3 of A. The packed block (128 KB) stays
-//    in the L2 cache while every row of A passes over it.
-//    Each C(i, j) is the same sum in the same order, Σ_p A(i,p)·B(p,j) for p
-//    rising, added block by block (KC at a time), whichever rows a call
-//    covers: so splitting the rows between threads (threads.ts) changes no bit.
-//  - `axpyKernel`, the i-k-j loop, serves the tiny products (fewer than
-//    SMALL_PRODUCT multiply-adds, or fewer than 4 columns), where packing costs more than it saves.
+//  - `gemmPacked` (large products: B has more than 128×128 entries and A at
+//    least 32 rows) copies a block of B (256 rows × 64 columns) into panels of
+//    4 columns, each one contiguous run ("packing"), so that the inner loop
+//    streams one array with a unit step whatever B's layout (B or Bᵀ), and the
+//    128 KB block stays in cache while every row of A passes over it. Each pass
+//    of the inner loop updates a 3×4 block of C in 12 registers: 12
+//    multiply-adds per 4 loads of B and 3 of A.
+//  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
+//    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
+//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C.
+//    A is read through strides, so the same kernel serves A·B and Aᵀ·B; it
+//    is the fastest for small B and for Aᵀ·B.
+//  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
+//    Bᵀ, 2×4 entries at a time: A·Bᵀ for small B. For A·Bᵀ with few rows of A
+//    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
 //
-// `matmulNaive` is the textbook triple loop they are tested against.
+// In every kernel each C(i, j) is the same sum in the same order whichever
+// rows a call covers, so splitting the rows between threads (threads.ts)
+// changes no bit. `matmulNaive`, the textbook triple loop, is the reference
+// they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
+// the benchmark compares the packed kernel with.
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.
 
-/** Below this many multiply-adds (m·k·n), or with fewer than 4 columns, the unpacked loop is faster. */
-const SMALL_PRODUCT = 4096;
-
 /**
  * c(i, :) (+)= Σ_p A(i, p) · b(p, :) for i < m, p < k, where A(i, p) is
- * a[i·si + p·sp] and b is (k, n) row-major.
+ * a[aOff + i·si + p·sp] and b is (k, n) row-major.
  */
-function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
   if (!accumulate) c.fill(0, 0, m * n);
-  for (let i = 0; i < m; i++) {
+  const m4 = m - (m % 4), k4 = k - (k % 4);
+  let i = 0;
+  for (; i < m4; i += 4) {
+    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+    const q0 = i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
+      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
+      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
+      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
+      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
+      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) {
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+        c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+        c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+        c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+        c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
+      }
+    }
+    for (; p < k; p++) {
+      const op = p * sp, bp = p * n;
+      const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
+      for (let j = 0; j < n; j++) {
+        const x = b[bp + j];
+        c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
+      }
+    }
+  }
+  for (; i < m; i++) {
     const r = i * n, q = i * si;
     let p = 0;
-    for (; p + 4 <= k; p += 4) {
+    for (; p < k4; p += 4) {
       const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
       const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
       for (let j = 0; j < n; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
@@ -216,7 +250,55 @@ function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c:
   }
 }
 
-/** Rows of B packed at a time (KC) and columns (NC): a packed block is KC·NC numbers. */
+/** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
+function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+  const m2 = m - (m % 2), n4 = n - (n % 4);
+  let i = 0;
+  for (; i < m2; i += 2) {
+    const a0 = i * k, a1 = a0 + k;
+    let j = 0;
+    for (; j < n4; j += 4) {
+      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let p = 0; p < k; p++) {
+        const x0 = a[a0 + p], x1 = a[a1 + p];
+        const y0 = bt[b0 + p], y1 = bt[b1 + p], y2 = bt[b2 + p], y3 = bt[b3 + p];
+        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+      }
+      const c0 = i * n + j, c1 = c0 + n;
+      if (accumulate) {
+        c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
+        c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
+      } else {
+        c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
+        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
+      }
+    }
+    for (; j < n; j++) {
+      const bj = j * k;
+      let s0 = 0, s1 = 0;
+      for (let p = 0; p < k; p++) {
+        s0 += a[a0 + p] * bt[bj + p];
+        s1 += a[a1 + p] * bt[bj + p];
+      }
+      const c0 = i * n + j, c1 = c0 + n;
+      c[c0] = accumulate ? c[c0] + s0 : s0;
+      c[c1] = accumulate ? c[c1] + s1 : s1;
+    }
+  }
+  for (; i < m; i++) {
+    const ai = i * k;
+    for (let j = 0; j < n; j++) {
+      const bj = j * k;
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
+      c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+    }
+  }
+}
+
+/** Rows of B packed at a time (KC) and columns (NC): a packed block is KC·NC numbers (128 KB). */
 export const GEMM_KC = 256;
 export const GEMM_NC = 64;
 
@@ -302,28 +384,17 @@ export function gemmPacked(
   }
 }
 
-/** The packing scratch of the main thread (grown once). */
+/** Reused scratch: the packed block of B, and the transposed copies of the (B·Aᵀ)ᵀ path (grown on demand, never shrunk). */
 const packScratch = new Float64Array(GEMM_KC * GEMM_NC);
+const scratchBuffers = [new Float64Array(0), new Float64Array(0)];
+function scratch(slot: number, size: number): Float64Array {
+  if (scratchBuffers[slot].length < size) scratchBuffers[slot] = new Float64Array(size);
+  return scratchBuffers[slot];
+}
 
-/** C (+)= A·B in any of the three layouts: the tiny loop, or the packed kernel over all rows (split between threads when that pays). */
-function product(a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
-  if (m * k * n < SMALL_PRODUCT || n < 4) {
-    if (bt === 1) {
-      axpyKernel(a, si, sp, b, c, m, k, n, accumulate);
-      return;
-    }
-    // Bᵀ given: the plain dot products
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += a[i * si + p * sp] * b[p * bs + j * bt];
-        c[i * n + j] = accumulate ? c[i * n + j] + s : s;
-      }
-    }
-    return;
-  }
-  if (parallelProduct(a, si, sp, b, bs, bt, c, m, k, n, accumulate)) return;
-  gemmPacked(a, si, sp, b, bs, bt, c, n, k, 0, m, accumulate, packScratch);
+/** Large enough for the packed kernel: B has more than 128×128 entries and A enough rows to pay for packing. */
+function packs(m: number, k: number, n: number): boolean {
+  return k * n > 16384 && m >= 32 && k >= 16;
 }
 
 /** C = A·B for A (m, k), B (k, n). */
@@ -334,7 +405,11 @@ export function matmul(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): 
   const [k2, n] = B.shape;
   if (k !== k2) throw new Error(`matmul: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
   const C = outputFor("matmul", m, n, out);
-  product(A.data, k, 1, B.data, n, 1, C.data, m, k, n, accumulate);
+  const kernel = packs(m, k, n) ? "packed" : "axpy";
+  if (!parallelProduct(kernel, A.data, k, 1, B.data, n, 1, C.data, m, k, n, accumulate)) {
+    if (kernel === "packed") gemmPacked(A.data, k, 1, B.data, n, 1, C.data, n, k, 0, m, accumulate, packScratch);
+    else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
+  }
   return C;
 }
 
@@ -347,7 +422,7 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
   const C = outputFor("matmulAtB", m, n, out);
   // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
-  product(A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate);
+  if (!parallelProduct("axpy", A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
   return C;
 }
 
@@ -359,8 +434,32 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  // Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
-  product(A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate);
+  if (m <= 32 && n * k > 16384) {
+    // Few rows against a large B (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ
+    // streams B once through the i-k-j kernel, instead of m dot-product sweeps over B.
+    const at = scratch(0, k * m), ct = scratch(1, n * m);
+    const a = A.data, c = C.data;
+    for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+    axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
+  } else if (packs(m, k, n)) {
+    // Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
+    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
+  } else {
+    dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+  }
+  return C;
+}
+
+/** C = A·B by the unpacked i-k-j loop alone (`axpyKernel`): the reference the benchmark compares the packed kernel with. */
+export function matmulUnpacked(A: Tensor, B: Tensor, out?: Tensor): Tensor {
+  assertMatrix(A, "matmulUnpacked", "A");
+  assertMatrix(B, "matmulUnpacked", "B");
+  const [m, k] = A.shape;
+  const [k2, n] = B.shape;
+  if (k !== k2) throw new Error(`matmulUnpacked: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
+  const C = outputFor("matmulUnpacked", m, n, out);
+  axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, false);
   return C;
 }
 

@@ -4,7 +4,7 @@
  * `setThreads(2)`, or the environment variable SCRATCHNETS_THREADS=2, lets
  * matmul, matmulAtB and matmulABt split a large product by rows of the output
  * between this thread and a helper (a worker thread). The helper runs the very
- * same kernel (`gemmPacked`, sent to it as source), on copies of A and B in
+ * same kernels (`gemmPacked`, `axpyKernel`, sent to it as source), on copies of A and B in
  * memory both threads share (a SharedArrayBuffer), and writes its rows of C
  * there. Every entry of C is the same sum in the same order whichever thread
  * computes it, so the result is bit-identical to one thread.
@@ -19,7 +19,7 @@
  * parallel already.
  */
 import { Worker, MessageChannel, type MessagePort } from "node:worker_threads";
-import { gemmPacked, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { gemmPacked, axpyKernel, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n) and 8 rows.
@@ -53,6 +53,8 @@ let ctl = null;
 try {
   const { workerData, receiveMessageOnPort } = require("node:worker_threads");
   const gemmPacked = ${gemmPacked.toString()};
+  const axpyKernel = ${axpyKernel.toString()};
+  ${rowsOf.toString()}
   ctl = new Int32Array(workerData.ctl, 0, 16);
   const par = new Float64Array(workerData.ctl, 64, 16);
   const port = workerData.port;
@@ -67,9 +69,9 @@ try {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) data = new Float64Array(m.message);
       generation = ctl[1];
     }
-    const [aOff, aLen, si, sp, bOff, bLen, bs, bt, cOff, cLen, n, k, r0, r1, acc] = par;
-    gemmPacked(data.subarray(aOff, aOff + aLen), si, sp, data.subarray(bOff, bOff + bLen), bs, bt,
-      data.subarray(cOff, cOff + cLen), n, k, r0, r1, acc === 1, pack);
+    const [kernel, aOff, aLen, si, sp, bOff, bLen, bs, bt, cOff, cLen, n, k, r0, r1, acc] = par;
+    rowsOf(kernel === 1 ? "packed" : "axpy", data.subarray(aOff, aOff + aLen), si, sp, data.subarray(bOff, bOff + bLen), bs, bt,
+      data.subarray(cOff, cOff + cLen), n, k, r0, r1, acc === 1, pack, gemmPacked, axpyKernel);
     Atomics.store(ctl, 0, ${DONE});
     Atomics.notify(ctl, 0);
   }
@@ -158,6 +160,17 @@ function ensureData(h: Helper, size: number): void {
   h.ctl[1] = h.generation;
 }
 
+/** Rows [r0, r1) of C (+)= A·B through one kernel (self-contained: the helper runs it too). */
+function rowsOf(
+  kernel: Kernel, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
+  packed: typeof gemmPacked, axpy: typeof axpyKernel,
+): void {
+  if (kernel === "packed") packed(a, si, sp, b, bs, bt, c, n, k, r0, r1, accumulate, pack);
+  // the i-k-j loop on the rows' own stretch of A and C (B row-major)
+  else axpy(a.subarray(r0 * si), si, sp, b, c.subarray(r0 * n, r1 * n), r1 - r0, k, n, accumulate);
+}
+
 /** How long this thread waits for a helper before doing its rows itself: generous, for a busy machine. */
 function timeLimitMs(work: number): number {
   return 10_000 + work / 1e5;
@@ -167,12 +180,14 @@ function timeLimitMs(work: number): number {
  * C (+)= A·B split by rows over the helpers and this thread, for the products matrix.ts hands over.
  * Returns false (and does nothing) when the product is too small or no helper is available.
  */
+export type Kernel = "packed" | "axpy";
+
 export function parallelProduct(
-  a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  kernel: Kernel, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
   m: number, k: number, n: number, accumulate: boolean,
 ): boolean {
   if (envProblem !== null) throw new Error(envProblem);
-  if (threads < 2 || m * k * n < PARALLEL_MIN_WORK || m < 8) return false;
+  if (threads < 2 || m * k * n < PARALLEL_MIN_WORK || m < 8 || (kernel === "axpy" && bt !== 1)) return false;
   startHelpers();
   const used = helpers.slice(0, threads - 1);
   const parts = used.length + 1;
@@ -185,11 +200,11 @@ export function parallelProduct(
     h.data.set(a, 0);
     h.data.set(b, aLen);
     if (accumulate) h.data.set(c.subarray(r0 * n, r1 * n), aLen + bLen + r0 * n);
-    h.par.set([0, aLen, si, sp, aLen, bLen, bs, bt, aLen + bLen, cLen, n, k, r0, r1, accumulate ? 1 : 0]);
+    h.par.set([kernel === "packed" ? 1 : 0, 0, aLen, si, sp, aLen, bLen, bs, bt, aLen + bLen, cLen, n, k, r0, r1, accumulate ? 1 : 0]);
     Atomics.store(h.ctl, 0, WORK);
     Atomics.notify(h.ctl, 0);
   });
-  gemmPacked(a, si, sp, b, bs, bt, c, n, k, bounds[0], bounds[1], accumulate, mainPack());
+  rowsOf(kernel, a, si, sp, b, bs, bt, c, n, k, bounds[0], bounds[1], accumulate, mainPack(), gemmPacked, axpyKernel);
   used.forEach((h, i) => {
     const r0 = bounds[i + 1], r1 = bounds[i + 2];
     const limit = timeLimitMs(m * k * n);
@@ -201,7 +216,7 @@ export function parallelProduct(
     } else {
       // failed or silent: do its rows here, and stop using threads
       h.broken = true;
-      gemmPacked(a, si, sp, b, bs, bt, c, n, k, r0, r1, accumulate, mainPack());
+      rowsOf(kernel, a, si, sp, b, bs, bt, c, n, k, r0, r1, accumulate, mainPack(), gemmPacked, axpyKernel);
     }
   });
   if (used.some((h) => h.broken)) {

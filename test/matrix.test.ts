@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  Tensor, fromArray, matmul, matmulAtB, matmulABt, matmulNaive, transpose, addRowVector, colSums, argmaxRows,
+  Tensor, fromArray, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, transpose, addRowVector, colSums, argmaxRows,
   frobeniusNorm, spectralNorm, spectralRadius, add, mul, timeStep, setTimeStep, imageDims, sequenceDims, takeRows,
 } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
@@ -25,6 +25,7 @@ test("the three fast products agree with the naive triple loop for awkward sizes
     assert.ok(maxAbsDiff(matmul(A, B), ref) < 1e-12, `A·B ${m}x${k}x${n}`);
     assert.ok(maxAbsDiff(matmulAtB(transpose(A), B), ref) < 1e-12, `Aᵀ·B ${m}x${k}x${n}`);
     assert.ok(maxAbsDiff(matmulABt(A, transpose(B)), ref) < 1e-12, `A·Bᵀ ${m}x${k}x${n}`);
+    assert.ok(maxAbsDiff(matmulUnpacked(A, B), ref) < 1e-12, `unpacked A·B ${m}x${k}x${n}`);
   }
 });
 

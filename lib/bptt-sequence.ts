@@ -19,12 +19,43 @@
  * rows are one contiguous block, used in place as an (N, ·) view.
  */
 import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
-import type { Cell, CellParams, CellState, SequenceKernels, BpttForward, SequenceStack } from "./bptt.ts";
+import type { Cell, CellParams, CellState, SequenceKernels, BpttForward, SequenceStack, StepWorkspace } from "./bptt.ts";
 
 /** Rows [t·N, (t+1)·N) of a time-major stack (R, G): step t's block, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, t: number, N: number): Tensor {
   const G = S.shape[1];
   return new Tensor([N, G], S.data.subarray(t * N * G, (t + 1) * N * G));
+}
+
+/** A pass's step buffers: each (T·N, width) block array and (N, width) scratch made on first request. */
+function stepWorkspace(T: number, N: number): StepWorkspace {
+  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>();
+  return {
+    t: 0,
+    block(name, width) {
+      let S = blocks.get(name);
+      if (S === undefined) blocks.set(name, (S = new Tensor([T * N, width])));
+      return stepRows(S, this.t, N);
+    },
+    scratch(name, width) {
+      let S = scratches.get(name);
+      if (S === undefined) scratches.set(name, (S = new Tensor([N, width])));
+      return S;
+    },
+  };
+}
+
+/**
+ * Backward-only arrays kept from one backward pass to the next (grown on demand, never shrunk):
+ * dz(t) for every step is (T·N, G), megabytes for a long sequence, and dead once the weight
+ * gradients are formed, so a fresh one per pass would only feed the garbage collector.
+ */
+const reused = new Map<string, Float64Array>();
+function reusedTensor(name: string, shape: [number, number]): Tensor {
+  const size = shape[0] * shape[1];
+  let buf = reused.get(name);
+  if (buf === undefined || buf.length < size) reused.set(name, (buf = new Float64Array(size)));
+  return new Tensor(shape, buf.subarray(0, size));
 }
 
 /** x (N, T, F) → time-major (T·N, F). */
@@ -62,7 +93,8 @@ export function bpttForwardSequence<P extends CellParams, C>(
   if (Cs) Cs.data.set((first.c as Tensor).data);
   const state = (S: Tensor, t: number): CellState => (Cs ? { h: stepRows(S, t, N), c: stepRows(Cs, t, N) } : { h: stepRows(S, t, N) });
   const stack: C[] = new Array(T);
-  for (let t = 0; t < T; t++) stack[t] = k.stepForward(params, stepRows(X, t, N), stepRows(XW, t, N), state(H, t), state(H, t + 1));
+  const ws = stepWorkspace(T, N);
+  for (let t = 0; t < T; t++, ws.t++) stack[t] = k.stepForward(params, stepRows(X, t, N), stepRows(XW, t, N), state(H, t), state(H, t + 1), ws);
   const last = state(H, T);
   return {
     hs: toBatchMajor(H, 1, N, T), cs: Cs ? toBatchMajor(Cs, 1, N, T) : null, last, first, stack, ...shapes,
@@ -87,8 +119,9 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   const W = params[k.inputKey], G = W.shape[1];
   const { dhs, dhT, dcT, truncate, initialStateGrad } = opts;
   // dz(t) for every step, time-major: filled by the loop, multiplied out after it
-  const dZx = new Tensor([T * N, G]);
-  const dZh = k.separateRecurrentGrad ? new Tensor([T * N, G]) : dZx;
+  const dZx = reusedTensor("dZx", [T * N, G]);
+  const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
+  const ws = stepWorkspace(T, N);
   const dLdhNorms = new Array<number>(T).fill(0);
   // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
   let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
@@ -104,8 +137,9 @@ export function bpttBackwardSequence<P extends CellParams, C>(
     }
     dLdhNorms[t] = frobeniusNorm(dh);
     const needPrev = t > 0 || initialStateGrad;
+    ws.t = t;
     const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
-    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, t, N), stepRows(dZh, t, N), into);
+    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, t, N), stepRows(dZh, t, N), into, ws);
     if (!needPrev) {
       reachedStart = false;
       break;

@@ -78,15 +78,28 @@ export interface SequenceKernels<P extends CellParams, C> {
    * stepForward with xw = x(t)·W given (N, G) and overwritten with the step's activations;
    * writes h(t) [and c(t)] into `next`'s buffers. Returns the same cache as stepForward.
    */
-  stepForward(params: P, x: Tensor, xw: Tensor, prev: CellState, next: CellState): C;
+  stepForward(params: P, x: Tensor, xw: Tensor, prev: CellState, next: CellState, ws: StepWorkspace): C;
   /**
    * stepBackward down to the pre-activations: writes dzx = ∂L/∂(x(t)·W) (N, G), and dzh = ∂L/∂(h(t−1)·U)
    * unless it is dzx itself; writes ∂L/∂h(t−1) [and ∂L/∂c(t−1)] into dPrev's buffers unless dPrev is null.
    * Adds no weight gradient: those are products over the stacked dz after the loop.
    */
-  stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null): void;
+  stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null, ws: StepWorkspace): void;
   /** ∂L/∂b += the column sums of the stacked dzx (and dzh), (T·N, G). */
   biasGrad(dZx: Tensor, dZh: Tensor, gb: Tensor): void;
+}
+
+/**
+ * Buffers for the steps of one pass, instead of fresh tensors at every step:
+ * `block(name, width)` is the current step's (N, width) block of one (T·N, width) array allocated once
+ * per pass (for what a step's cache keeps); `scratch(name, width)` is one (N, width) buffer every step
+ * reuses (for what is dead when the step returns).
+ */
+export interface StepWorkspace {
+  /** The step being run (set by the loop). */
+  t: number;
+  block(name: string, width: number): Tensor;
+  scratch(name: string, width: number): Tensor;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */

@@ -173,16 +173,16 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
     inputKey: "W",
     biasKey: "b",
     separateRecurrentGrad: true,
-    stepForward(p, x, xw, prev, next) {
-      checkStep(p, x, prev.h);
+    stepForward(p, x, xw, prev, next, ws) {
+      const { u } = checkStep(p, x, prev.h);
       // [x W, given]; h(t−1) U is the one product left in the loop
-      const hu = matmul(prev.h, p.U);
-      const hUh = new Tensor(prev.h.shape);
+      const hu = matmul(prev.h, p.U, ws.scratch("hu", 3 * u));
+      const hUh = ws.block("hUh", u);
       gruGates(xw, hu, p.b, prev.h, next.h, hUh);
       return { p, x, hPrev: prev.h, gates: xw, hUh };
     },
-    stepBackward(dState, cache, dxw, dhu, dPrev) {
-      const dhDirect = new Tensor(dState.h.shape);
+    stepBackward(dState, cache, dxw, dhu, dPrev, ws) {
+      const dhDirect = ws.scratch("dhDirect", dState.h.shape[1]);
       gruGatesBackward(dState.h, cache, dxw, dhu, dhDirect);
       if (!dPrev) return;
       // ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z

@@ -170,12 +170,12 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
     inputKey: "W",
     biasKey: "b",
     separateRecurrentGrad: false,
-    stepForward(p, x, xw, prev, next) {
+    stepForward(p, x, xw, prev, next, ws) {
       const cPrev = prev.c as Tensor;
-      checkStep(p, x, prev.h, cPrev);
+      const { u } = checkStep(p, x, prev.h, cPrev);
       // z = [x W, given] + h(t−1) U: only the recurrent product is left in the loop
       if (!isZeroState(prev.h)) matmul(prev.h, p.U, xw, true);
-      const tanhC = new Tensor(prev.h.shape);
+      const tanhC = ws.block("tanhC", u);
       lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
       return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };
     },

@@ -176,17 +176,17 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 // memory in the order it lies in. Three kernels, each where it measured fastest:
 //
 //  - `gemmPacked` (large products: B has more than 128×128 entries and A at
-//    least 32 rows) copies a block of B (256 rows × 64 columns) into panels of
-//    4 columns, each one contiguous run ("packing"), so that the inner loop
-//    streams one array with a unit step whatever B's layout (B or Bᵀ), and the
-//    128 KB block stays in cache while every row of A passes over it. Each pass
-//    of the inner loop updates a 3×4 block of C in 12 registers: 12
-//    multiply-adds per 4 loads of B and 3 of A.
+//    least 32 rows) is the i-k-j loop below on B packed a block at a time
+//    (256 rows × 128 columns, 256 KB, copied contiguous whatever B's layout),
+//    so the block stays in cache while every row of A passes over it instead
+//    of all of B streaming from memory for every 4 rows of A. Its results are
+//    bit-identical to the unpacked loop's.
 //  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
 //    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
-//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C.
-//    A is read through strides, so the same kernel serves A·B and Aᵀ·B; it
-//    is the fastest for small B and for Aᵀ·B.
+//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C, with
+//    16 entries of A in registers. A is read through strides, so the same
+//    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
+//    style over packed 4-column panels, measured slower than this in V8.)
 //  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
 //    Bᵀ, 2×4 entries at a time: A·Bᵀ for small B. For A·Bᵀ with few rows of A
 //    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
@@ -298,86 +298,77 @@ function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number
   }
 }
 
-/** Rows of B packed at a time (KC) and columns (NC): a packed block is KC·NC numbers (128 KB). */
+/** Columns (NC) and rows (KC) of B packed at a time: a packed block is KC·NC numbers (256 KB). */
+export const GEMM_NC = 128;
 export const GEMM_KC = 256;
-export const GEMM_NC = 64;
 
 /**
- * C(i, j) (+)= Σ_p A(i, p)·B(p, j) for the rows r0 ≤ i < r1 of C (m, n) only, p < k, with
- * A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]: (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ;
- * (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ. `pack` is scratch of at least GEMM_KC·GEMM_NC numbers.
+ * The i-k-j loop of `axpyKernel` on packed blocks of B, for the rows r0 ≤ i < r1 of C (m, n) only:
+ * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]:
+ * (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ; (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ.
+ * B is copied a block of GEMM_KC rows × GEMM_NC columns at a time into `pack` (row-major, contiguous),
+ * so the inner loop streams 4 short contiguous rows whatever B's layout, and the block stays in cache
+ * while every row of A passes over it. C accumulates in memory in the same order as in axpyKernel
+ * (blocks of 4 p, KC a multiple of 4), so the result is bit-identical to it, and to any split of the rows.
  * Self-contained (no outside names), so that a worker thread can run the very same code.
  */
 export function gemmPacked(
   a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
   n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
 ): void {
-  const KC = 256, NC = 64;
-  if (!accumulate && k === 0) for (let i = r0; i < r1; i++) c.fill(0, i * n, (i + 1) * n);
+  const NC = 128, KC = 256;
+  if (!accumulate) for (let i = r0; i < r1; i++) c.fill(0, i * n, (i + 1) * n);
   for (let j0 = 0; j0 < n; j0 += NC) {
-    const nb = Math.min(NC, n - j0);
+    const w = Math.min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kb = Math.min(KC, k - p0);
-      const add = accumulate || p0 > 0;
-      // pack B(p0 .. p0+kb, j0 .. j0+nb) as panels of 4 columns: panel q holds B(p, j0+4q .. j0+4q+3) at (q·kb + p)·4, zero-padded
-      let o = 0;
-      for (let j = j0; j < j0 + nb; j += 4) {
-        for (let p = p0; p < p0 + kb; p++) {
-          const r = p * bs;
-          for (let jj = j; jj < j + 4; jj++) pack[o++] = jj < j0 + nb ? b[r + jj * bt] : 0;
-        }
+      // pack B(p0 .. p0+kb, j0 .. j0+w) as kb rows of w
+      for (let p = 0, o = 0; p < kb; p++) {
+        const r = (p0 + p) * bs + j0 * bt;
+        for (let j = 0; j < w; j++) pack[o++] = b[r + j * bt];
       }
+      const kb4 = kb - (kb % 4);
       let i = r0;
-      // three rows of C at a time: a 3×4 block in 12 registers per panel
-      for (; i + 3 <= r1; i += 3) {
-        const a0 = i * si + p0 * sp, a1 = a0 + si, a2 = a1 + si;
-        for (let j = j0, ib0 = 0; j < j0 + nb; j += 4, ib0 += kb * 4) {
-          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0, s20 = 0, s21 = 0, s22 = 0, s23 = 0;
-          for (let p = 0, ib = ib0, ap = 0; p < kb; p++, ib += 4, ap += sp) {
-            const y0 = pack[ib], y1 = pack[ib + 1], y2 = pack[ib + 2], y3 = pack[ib + 3];
-            let x = a[a0 + ap];
-            s00 += x * y0; s01 += x * y1; s02 += x * y2; s03 += x * y3;
-            x = a[a1 + ap];
-            s10 += x * y0; s11 += x * y1; s12 += x * y2; s13 += x * y3;
-            x = a[a2 + ap];
-            s20 += x * y0; s21 += x * y1; s22 += x * y2; s23 += x * y3;
+      for (; i + 4 <= r1; i += 4) {
+        const c0 = i * n + j0, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+        const q0 = i * si + p0 * sp, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+        let p = 0;
+        for (; p < kb4; p += 4) {
+          const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
+          const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
+          const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
+          const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
+          const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
+          const b0 = p * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
+          for (let j = 0; j < w; j++) {
+            const x0 = pack[b0 + j], x1 = pack[b1 + j], x2 = pack[b2 + j], x3 = pack[b3 + j];
+            c[c0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+            c[c1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+            c[c2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+            c[c3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
           }
-          const c0 = i * n + j, c1 = c0 + n, c2 = c1 + n;
-          if (j + 4 <= n) {
-            if (add) {
-              c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
-              c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
-              c[c2] += s20; c[c2 + 1] += s21; c[c2 + 2] += s22; c[c2 + 3] += s23;
-            } else {
-              c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-              c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
-              c[c2] = s20; c[c2 + 1] = s21; c[c2 + 2] = s22; c[c2 + 3] = s23;
-            }
-          } else {
-            // the last, partial panel: columns j .. n−1 only
-            const s = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23];
-            for (let q = 0; q < n - j; q++) {
-              c[c0 + q] = add ? c[c0 + q] + s[q] : s[q];
-              c[c1 + q] = add ? c[c1 + q] + s[4 + q] : s[4 + q];
-              c[c2 + q] = add ? c[c2 + q] + s[8 + q] : s[8 + q];
-            }
+        }
+        for (; p < kb; p++) {
+          const op = p * sp, bp = p * w;
+          const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
+          for (let j = 0; j < w; j++) {
+            const x = pack[bp + j];
+            c[c0 + j] += a0 * x; c[c1 + j] += a1 * x; c[c2 + j] += a2 * x; c[c3 + j] += a3 * x;
           }
         }
       }
-      // the remaining rows, one at a time (each entry the same sum as above)
+      // the remaining rows one at a time, each entry the same sum as above
       for (; i < r1; i++) {
-        const a0 = i * si + p0 * sp;
-        for (let j = j0, ib0 = 0; j < j0 + nb; j += 4, ib0 += kb * 4) {
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let p = 0, ib = ib0, ap = 0; p < kb; p++, ib += 4, ap += sp) {
-            const x = a[a0 + ap];
-            s0 += x * pack[ib]; s1 += x * pack[ib + 1]; s2 += x * pack[ib + 2]; s3 += x * pack[ib + 3];
-          }
-          const c0 = i * n + j;
-          c[c0] = add ? c[c0] + s0 : s0;
-          if (j + 1 < n) c[c0 + 1] = add ? c[c0 + 1] + s1 : s1;
-          if (j + 2 < n) c[c0 + 2] = add ? c[c0 + 2] + s2 : s2;
-          if (j + 3 < n) c[c0 + 3] = add ? c[c0 + 3] + s3 : s3;
+        const cr = i * n + j0, q = i * si + p0 * sp;
+        let p = 0;
+        for (; p < kb4; p += 4) {
+          const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
+          const b0 = p * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
+          for (let j = 0; j < w; j++) c[cr + j] += a0 * pack[b0 + j] + a1 * pack[b1 + j] + a2 * pack[b2 + j] + a3 * pack[b3 + j];
+        }
+        for (; p < kb; p++) {
+          const ap = a[q + p * sp], bp = p * w;
+          for (let j = 0; j < w; j++) c[cr + j] += ap * pack[bp + j];
         }
       }
     }
@@ -422,6 +413,7 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
   const C = outputFor("matmulAtB", m, n, out);
   // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
+  // the unpacked loop: packing B measured slower here (A is read through a stride, B only once per 4 columns of A)
   if (!parallelProduct("axpy", A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
   return C;
 }

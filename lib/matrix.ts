@@ -188,7 +188,7 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
 //    style over packed 4-column panels, measured slower than this in V8.)
 //  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
-//    Bᵀ, 2×4 entries at a time: A·Bᵀ for small B. For A·Bᵀ with few rows of A
+//    Bᵀ, 2×4 entries at a time: A·Bᵀ for tiny products and fewer than 8 rows. For A·Bᵀ with few rows of A
 //    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
 //
 // In every kernel each C(i, j) is the same sum in the same order whichever
@@ -434,7 +434,8 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
     axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
-  } else if (packs(m, k, n)) {
+  } else if (m >= 8 && m * k * n >= 4096) {
+    // packing gathers Bᵀ into contiguous rows (k·n moves against m·k·n multiply-adds), and the i-k-j loop beats dot products
     // Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
     if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
   } else {

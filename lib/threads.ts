@@ -23,9 +23,12 @@ import { gemmPacked, axpyKernel, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n) and 8 rows.
- * Measured with `npm run bench` (bench/threads.bench.ts prints the crossover) on a 2-core machine:
- * at 32·128·512 ≈ 2.1M multiply-adds (one LSTM(128) step) two threads just break even,
- * since each call pays about 50 µs to copy A and B and to wake the helper; below it one thread is faster.
+ * Where the threshold lies could not be measured here: on 27 Nov 2026 this 2-core machine ran at a
+ * load of 8 (other engineers' jobs), and 2 threads were slower than 1 at every size tried, from
+ * 1M to 134M multiply-adds (`npm run bench -- --only matmul2Threads` prints the table). The value
+ * is a cost estimate instead: a split copies A and B (m·k + k·n numbers) and wakes a helper
+ * (tens of µs), which a product of 2M multiply-adds (about 0.5 ms at 4 GFLOP/s, e.g. one LSTM(128)
+ * step, 32·128·512) can pay for when the second core is free; smaller ones stay on one thread.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
 

@@ -19,7 +19,7 @@
  * rows are one contiguous block, used in place as an (N, ·) view.
  */
 import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
-import type { Cell, CellParams, CellState, SequenceKernels, BpttForward, SequenceStack, StepWorkspace } from "./bptt.ts";
+import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove } from "./bptt.ts";
 
 /** Rows [t·N, (t+1)·N) of a time-major stack (R, G): step t's block, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, t: number, N: number): Tensor {
@@ -128,13 +128,8 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
   let reachedStart = true;
   for (let t = T - 1; t >= 0; t--) {
-    if (dhs) {
-      const d = dh.data, g = dhs.data;
-      for (let n = 0; n < N; n++) {
-        const o = (n * T + t) * u;
-        for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
-      }
-    }
+    // ∂L/∂h(t) = from above at this step + carried back from step t+1
+    if (dhs) addFromAbove(dh, dhs, t);
     dLdhNorms[t] = frobeniusNorm(dh);
     const needPrev = t > 0 || initialStateGrad;
     ws.t = t;

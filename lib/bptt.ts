@@ -292,13 +292,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     const cache = stack.pop() as C;
     // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
     const dh = dhNext as Tensor;
-    if (dhs) {
-      const d = dh.data, g = dhs.data;
-      for (let n = 0; n < N; n++) {
-        const o = (n * T + t) * u;
-        for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
-      }
-    }
+    if (dhs) addFromAbove(dh, dhs, t);
     dLdhNorms[t] = frobeniusNorm(dh);
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
@@ -346,6 +340,16 @@ function finishBackward<P extends CellParams, C>(
     if (learnedC0) dc0 = c.grads[keys.length + (learnedH0 ? 1 : 0)];
   }
   return { dx, grads, dh0, dc0, dLdhNorms, stepGrads, stepGradNorms, gradNormBefore, gradNormAfter };
+}
+
+/** dh (N, u) += dhs(:, t, :), the gradient from the layers above at step t (dhs: (N, T, u)). */
+export function addFromAbove(dh: Tensor, dhs: Tensor, t: number): void {
+  const [N, T, u] = dhs.shape;
+  const d = dh.data, g = dhs.data;
+  for (let n = 0; n < N; n++) {
+    const o = (n * T + t) * u;
+    for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
+  }
 }
 
 function assertShapeIs(t: Tensor, shape: number[], what: string): void {

@@ -201,15 +201,24 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 
 /**
  * c(i, :) (+)= Σ_p A(i, p) · b(p, :) for i < m, p < k, where A(i, p) is
- * a[aOff + i·si + p·sp] and b is (k, n) row-major.
+ * a[i·si + p·sp] and b is (k, n) row-major.
  */
 export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
   if (!accumulate) c.fill(0, 0, m * n);
+  axpyBlock(a, 0, si, sp, b, n, c, 0, n, m, k, n);
+}
+
+/**
+ * The i-k-j loop on a block: C(i, j) += Σ_p A(i, p)·B(p, j) for i < m, p < k, j < w, with
+ * A(i, p) = a[a0 + i·si + p·sp], B(p, j) = b[p·bs + j] and C(i, j) = c[c0 + i·cs + j].
+ * Each C(i, j) gains the same terms in the same order whether row i is one of 4 or on its own.
+ */
+export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, m: number, k: number, w: number): void {
   const m4 = m - (m % 4), k4 = k - (k % 4);
   let i = 0;
   for (; i < m4; i += 4) {
-    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-    const q0 = i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
+    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
     let p = 0;
     for (; p < k4; p += 4) {
       const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
@@ -217,8 +226,8 @@ export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Ar
       const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
       const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
       const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-      for (let j = 0; j < n; j++) {
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+      for (let j = 0; j < w; j++) {
         const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
         c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
         c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
@@ -227,25 +236,25 @@ export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Ar
       }
     }
     for (; p < k; p++) {
-      const op = p * sp, bp = p * n;
+      const op = p * sp, bp = p * bs;
       const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-      for (let j = 0; j < n; j++) {
+      for (let j = 0; j < w; j++) {
         const x = b[bp + j];
         c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
       }
     }
   }
   for (; i < m; i++) {
-    const r = i * n, q = i * si;
+    const r = c0 + i * cs, q = a0 + i * si;
     let p = 0;
     for (; p < k4; p += 4) {
       const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
-      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-      for (let j = 0; j < n; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+      for (let j = 0; j < w; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
     }
     for (; p < k; p++) {
-      const ap = a[q + p * sp], bp = p * n;
-      for (let j = 0; j < n; j++) c[r + j] += ap * b[bp + j];
+      const ap = a[q + p * sp], bp = p * bs;
+      for (let j = 0; j < w; j++) c[r + j] += ap * b[bp + j];
     }
   }
 }
@@ -310,7 +319,7 @@ export const GEMM_KC = 256;
  * so the inner loop streams 4 short contiguous rows whatever B's layout, and the block stays in cache
  * while every row of A passes over it. C accumulates in memory in the same order as in axpyKernel
  * (blocks of 4 p, KC a multiple of 4), so the result is bit-identical to it, and to any split of the rows.
- * Self-contained (no outside names), so that a worker thread can run the very same code.
+ * It uses no outside name but `axpyBlock`, so that a worker thread can run the very same code.
  */
 export function gemmPacked(
   a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
@@ -327,50 +336,8 @@ export function gemmPacked(
         const r = (p0 + p) * bs + j0 * bt;
         for (let j = 0; j < w; j++) pack[o++] = b[r + j * bt];
       }
-      const kb4 = kb - (kb % 4);
-      let i = r0;
-      for (; i + 4 <= r1; i += 4) {
-        const c0 = i * n + j0, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
-        const q0 = i * si + p0 * sp, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
-        let p = 0;
-        for (; p < kb4; p += 4) {
-          const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
-          const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
-          const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
-          const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
-          const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-          const b0 = p * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
-          for (let j = 0; j < w; j++) {
-            const x0 = pack[b0 + j], x1 = pack[b1 + j], x2 = pack[b2 + j], x3 = pack[b3 + j];
-            c[c0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
-            c[c1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
-            c[c2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
-            c[c3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
-          }
-        }
-        for (; p < kb; p++) {
-          const op = p * sp, bp = p * w;
-          const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-          for (let j = 0; j < w; j++) {
-            const x = pack[bp + j];
-            c[c0 + j] += a0 * x; c[c1 + j] += a1 * x; c[c2 + j] += a2 * x; c[c3 + j] += a3 * x;
-          }
-        }
-      }
-      // the remaining rows one at a time, each entry the same sum as above
-      for (; i < r1; i++) {
-        const cr = i * n + j0, q = i * si + p0 * sp;
-        let p = 0;
-        for (; p < kb4; p += 4) {
-          const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
-          const b0 = p * w, b1 = b0 + w, b2 = b1 + w, b3 = b2 + w;
-          for (let j = 0; j < w; j++) c[cr + j] += a0 * pack[b0 + j] + a1 * pack[b1 + j] + a2 * pack[b2 + j] + a3 * pack[b3 + j];
-        }
-        for (; p < kb; p++) {
-          const ap = a[q + p * sp], bp = p * w;
-          for (let j = 0; j < w; j++) c[cr + j] += ap * pack[bp + j];
-        }
-      }
+      // rows r0 .. r1 of C, columns j0 .. j0+w, gain A(:, p0 .. p0+kb) · (the packed block)
+      axpyBlock(a, r0 * si + p0 * sp, si, sp, pack, w, c, r0 * n + j0, n, r1 - r0, kb, w);
     }
   }
 }

@@ -29,6 +29,16 @@ test("the three fast products agree with the naive triple loop for awkward sizes
   }
 });
 
+test("the packed kernel is bit-identical to the unpacked i-k-j loop (packing changes where B is read from, not the sums)", () => {
+  const rng = new Rng(4);
+  for (const [m, k, n] of [[64, 300, 200], [37, 600, 131], [33, 17, 1000]]) {
+    const A = randn([m, k], rng), B = randn([k, n], rng);
+    const packed = matmul(A, B), unpacked = matmulUnpacked(A, B), viaBt = matmulABt(A, transpose(B));
+    assert.ok(packed.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·B ${m}x${k}x${n}`);
+    assert.ok(viaBt.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·Bᵀ ${m}x${k}x${n}`);
+  }
+});
+
 test("accumulate adds into out across the packed kernel's blocks of 256 rows of B and 64 columns", () => {
   const rng = new Rng(3);
   const A = randn([8, 600], rng), B = randn([600, 70], rng), C0 = randn([8, 70], rng);

@@ -9,14 +9,17 @@
  *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
  *
  * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
- * (tested to 1e-12; the forward pass is bit-identical, the sums over t of the
- * weight gradients are added in another order). It is faster because T small
+ * (tested to 1e-12, and bit for bit when N is a multiple of 4). It is faster because T small
  * products (N rows each) cost far more than one product on T·N rows: each
  * small one pays the call, the checks and a pass over W, and the stacked one
  * keeps W in cache and its inner loops long.
  *
- * The stacks are time-major (row t·N + n is sample n at step t), so step t's
- * rows are one contiguous block, used in place as an (N, ·) view.
+ * The stacks are time-major and run backwards in time: block T−1−t (rows
+ * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an
+ * (N, ·) view. Backwards, because the step-by-step loop adds the steps' terms
+ * for t = T..1: the products after the loop then add the same terms in the same
+ * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
+ * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
 import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
 import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove } from "./bptt.ts";
@@ -58,21 +61,24 @@ function reusedTensor(name: string, shape: [number, number]): Tensor {
   return new Tensor(shape, buf.subarray(0, size));
 }
 
-/** x (N, T, F) → time-major (T·N, F). */
-function toTimeMajor(x: Tensor): Tensor {
+/** x (N, T, F) → the stack (T·N, F) that runs backwards in time: block T−1−t holds x(t). */
+function toReversedStack(x: Tensor): Tensor {
   const [N, T, F] = x.shape;
   const out = new Tensor([T * N, F]);
   const s = x.data, d = out.data;
-  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), (t * N + n) * F);
+  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), ((T - 1 - t) * N + n) * F);
   return out;
 }
 
-/** Time-major rows [from·N, (from+T)·N) of S → batch-major (N, T, G). */
-function toBatchMajor(S: Tensor, from: number, N: number, T: number): Tensor {
+/** Blocks 0 .. T−1 of a stack that runs backwards in time (block T−1−t for step t) → batch-major (N, T, G). */
+function fromReversedStack(S: Tensor, N: number, T: number): Tensor {
   const G = S.shape[1];
   const out = new Tensor([N, T, G]);
   const s = S.data, d = out.data;
-  for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) d.set(s.subarray(((from + t) * N + n) * G, ((from + t) * N + n + 1) * G), (n * T + t) * G);
+  for (let t = 0; t < T; t++) {
+    const b = T - 1 - t;
+    for (let n = 0; n < N; n++) d.set(s.subarray((b * N + n) * G, (b * N + n + 1) * G), (n * T + t) * G);
+  }
   return out;
 }
 
@@ -83,22 +89,21 @@ export function bpttForwardSequence<P extends CellParams, C>(
 ): BpttForward<C> {
   const [N, T] = x.shape;
   const u = first.h.shape[1];
-  const X = toTimeMajor(x);
+  const X = toReversedStack(x);
   // x(t)·W for t = 1..T: one (T·N, F)·(F, G) product; each step overwrites its block with its activations
   const XW = matmul(X, params[k.inputKey]);
-  // h(0..T) and c(0..T), time-major; step t reads block t and writes block t + 1
+  // the states h(s), c(s) for s = 0..T: h(s) in block T − s, so h(T) comes first and h(0) last
   const H = new Tensor([(T + 1) * N, u]);
-  H.data.set(first.h.data);
+  H.data.set(first.h.data, T * N * u);
   const Cs = cell.hasCellState ? new Tensor([(T + 1) * N, u]) : null;
-  if (Cs) Cs.data.set((first.c as Tensor).data);
-  const state = (S: Tensor, t: number): CellState => (Cs ? { h: stepRows(S, t, N), c: stepRows(Cs, t, N) } : { h: stepRows(S, t, N) });
+  if (Cs) Cs.data.set((first.c as Tensor).data, T * N * u);
+  const state = (s: number): CellState => (Cs ? { h: stepRows(H, T - s, N), c: stepRows(Cs, T - s, N) } : { h: stepRows(H, T - s, N) });
   const stack: C[] = new Array(T);
   const ws = stepWorkspace(T, N);
-  for (let t = 0; t < T; t++, ws.t++) stack[t] = k.stepForward(params, stepRows(X, t, N), stepRows(XW, t, N), state(H, t), state(H, t + 1), ws);
-  const last = state(H, T);
+  for (let t = 0; t < T; t++, ws.t++) stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), ws);
   return {
-    hs: toBatchMajor(H, 1, N, T), cs: Cs ? toBatchMajor(Cs, 1, N, T) : null, last, first, stack, ...shapes,
-    seq: { X, H },
+    hs: fromReversedStack(H, N, T), cs: Cs ? fromReversedStack(Cs, N, T) : null, last: state(T), first, stack, ...shapes,
+    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u)) },
   };
 }
 
@@ -134,7 +139,7 @@ export function bpttBackwardSequence<P extends CellParams, C>(
     const needPrev = t > 0 || initialStateGrad;
     ws.t = t;
     const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
-    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, t, N), stepRows(dZh, t, N), into, ws);
+    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, T - 1 - t, N), stepRows(dZh, T - 1 - t, N), into, ws);
     if (!needPrev) {
       reachedStart = false;
       break;
@@ -152,14 +157,13 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   const grads: CellParams = {};
   for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
   matmulAtB(seq.X, dZx, grads[k.inputKey]);
-  const Hprev = new Tensor([T * N, u], seq.H.data.subarray(0, T * N * u));
-  matmulAtB(Hprev, dZh, grads[cell.recurrentKey]);
+  matmulAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
   k.biasGrad(dZx, dZh, grads[k.biasKey]);
   // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F)
   const dX = matmulABt(dZx, W);
   return {
     grads: grads as P,
-    dx: toBatchMajor(dX, 0, N, T),
+    dx: fromReversedStack(dX, N, T),
     dhNext: reachedStart ? dh : null,
     dcNext: reachedStart ? dc : null,
     dLdhNorms,

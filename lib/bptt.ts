@@ -144,16 +144,16 @@ export interface BpttForward<C> {
   xShape: number[];
   h0Shape: number[] | null;
   c0Shape: number[] | null;
-  /** From the sequence-level fast path: x and h(0..T) stacked time-major, for the products after the backward loop. */
+  /** From the sequence-level fast path: x(t) and h(t−1) stacked, for the products after the backward loop. */
   seq?: SequenceStack;
 }
 
-/** Time-major stacks: row t·N + n holds sample n at step t. */
+/** Time-major stacks running backwards in time: block T−1−t (N rows) belongs to step t. */
 export interface SequenceStack {
-  /** x(1..T): (T·N, F). */
+  /** x(t) for t = T..1: (T·N, F). */
   X: Tensor;
-  /** h(0..T): ((T+1)·N, u); its first T·N rows are h(t−1) for t = 1..T. */
-  H: Tensor;
+  /** h(t−1) for t = T..1: (T·N, u). */
+  Hprev: Tensor;
 }
 
 /** Options of both passes. */

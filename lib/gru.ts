@@ -10,7 +10,7 @@
  * [z | r | h]; the bias b is (2, 3u), row 0 the input bias b, row 1 the
  * recurrent bias b′. One step is one x·W and one h·U product for all three gates.
  */
-import { Tensor, matmul, matmulAtB, shapeStr, matmulABt, colSums } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, shapeStr, matmulABt } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
 import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
 
@@ -191,10 +191,14 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
       for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
     },
     biasGrad(dZx, dZh, gb) {
-      // row 0: ∂L/∂b = Σ dxw,  row 1: ∂L/∂b′ = Σ dhu
-      const u3 = dZx.shape[1];
-      colSums(dZx, new Tensor([u3], gb.data.subarray(0, u3)));
-      colSums(dZh, new Tensor([u3], gb.data.subarray(u3, 2 * u3)));
+      // row 0: ∂L/∂b = Σ dxw,  row 1: ∂L/∂b′ = Σ dhu, row by row as gruStepBackward adds them
+      const u3 = dZx.shape[1], g = gb.data, dX = dZx.data, dH = dZh.data;
+      for (let r = 0; r < dZx.shape[0]; r++) {
+        for (let j = 0; j < u3; j++) {
+          g[j] += dX[r * u3 + j];
+          g[u3 + j] += dH[r * u3 + j];
+        }
+      }
     },
   };
 }

@@ -173,7 +173,7 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 // The three products below are the hot path of Dense, im2col convolution and
 // the recurrent cells. V8 does not vectorise, so speed comes from keeping
 // several partial sums in registers ("register blocking") and from reading
-// memory in the order it lies in. Three kernels, each where it measured fastest:
+// memory in the order it lies in. One loop, in two forms:
 //
 //  - `gemmPacked` (large products: B has more than 128×128 entries and A at
 //    least 32 rows) is the i-k-j loop below on B packed a block at a time
@@ -187,13 +187,12 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //    16 entries of A in registers. A is read through strides, so the same
 //    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
 //    style over packed 4-column panels, measured slower than this in V8.)
-//  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
-//    Bᵀ, 2×4 entries at a time: A·Bᵀ for tiny products and fewer than 8 rows. For A·Bᵀ with few rows of A
-//    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
+//  - A·Bᵀ goes through the same loop: with few rows of A as (B·Aᵀ)ᵀ, which
+//    reads B once, and otherwise with Bᵀ gathered into the packed blocks.
 //
-// In every kernel each C(i, j) is the same sum in the same order whichever
-// rows a call covers, so splitting the rows between threads (threads.ts)
-// changes no bit. `matmulNaive`, the textbook triple loop, is the reference
+// Every C(i, j) is then the same sum in the same order whichever rows a call
+// covers and however many: splitting the rows between threads (threads.ts), or
+// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no bit. `matmulNaive`, the textbook triple loop, is the reference
 // they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
 // the benchmark compares the packed kernel with.
 // With `accumulate` the result is added to `out` (C += ...): that is how
@@ -255,54 +254,6 @@ export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b
     for (; p < k; p++) {
       const ap = a[q + p * sp], bp = p * bs;
       for (let j = 0; j < w; j++) c[r + j] += ap * b[bp + j];
-    }
-  }
-}
-
-/** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
-function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
-  const m2 = m - (m % 2), n4 = n - (n % 4);
-  let i = 0;
-  for (; i < m2; i += 2) {
-    const a0 = i * k, a1 = a0 + k;
-    let j = 0;
-    for (; j < n4; j += 4) {
-      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p], x1 = a[a1 + p];
-        const y0 = bt[b0 + p], y1 = bt[b1 + p], y2 = bt[b2 + p], y3 = bt[b3 + p];
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
-      }
-      const c0 = i * n + j, c1 = c0 + n;
-      if (accumulate) {
-        c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
-        c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
-      } else {
-        c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
-      }
-    }
-    for (; j < n; j++) {
-      const bj = j * k;
-      let s0 = 0, s1 = 0;
-      for (let p = 0; p < k; p++) {
-        s0 += a[a0 + p] * bt[bj + p];
-        s1 += a[a1 + p] * bt[bj + p];
-      }
-      const c0 = i * n + j, c1 = c0 + n;
-      c[c0] = accumulate ? c[c0] + s0 : s0;
-      c[c1] = accumulate ? c[c1] + s1 : s1;
-    }
-  }
-  for (; i < m; i++) {
-    const ai = i * k;
-    for (let j = 0; j < n; j++) {
-      const bj = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
-      c[i * n + j] = accumulate ? c[i * n + j] + s : s;
     }
   }
 }
@@ -393,20 +344,17 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  if (m <= 32 && n * k > 16384) {
-    // Few rows against a large B (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ
-    // streams B once through the i-k-j kernel, instead of m dot-product sweeps over B.
+  // Both ways compute every entry in the i-k-j loop's order, whatever m is: a row's result never depends on its neighbours.
+  if (m <= 32) {
+    // Few rows (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ streams B once through the i-k-j loop.
     const at = scratch(0, k * m), ct = scratch(1, n * m);
     const a = A.data, c = C.data;
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
     axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
-  } else if (m >= 8 && m * k * n >= 4096) {
-    // packing gathers Bᵀ into contiguous rows (k·n moves against m·k·n multiply-adds), and the i-k-j loop beats dot products
-    // Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
-    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
   } else {
-    dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+    // packing gathers Bᵀ into contiguous rows: k·n moves against m·k·n multiply-adds. Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
+    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
   }
   return C;
 }

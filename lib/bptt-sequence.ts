@@ -13,7 +13,7 @@
  * products (N rows each) cost more than one product on T·N rows: each small one
  * pays the call, the checks and a pass over W. How much faster depends on how
  * much of the time the products inside the loop take: for LSTM(128), T = 100,
- * batch 32, 0–4% (`npm run bench`, rnn.bpttStepVsSequence).
+ * batch 32, 0–7% (`npm run bench`, rnn.bpttStepVsSequence).
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an

@@ -1,20 +1,46 @@
 /**
- * Recurrent layers: one training step (forward, BPTT and Adam) of the lecture's
- * LSTM(250) → LSTM(250) → Dense(1) on 9 sequences of length 2, and a forward and
- * backward pass of one LSTM(128) over T = 100 with batch 32 and one input feature.
+ * Recurrent layers:
+ *  - one training step (forward, BPTT and Adam) of the lecture's LSTM(250) → LSTM(250) → Dense(1) on 9 sequences of length 2;
+ *  - a forward and backward pass of one LSTM(128) over T = 100 with batch 32 and one input feature,
+ *    through the sequence-level fast path and through the step-by-step loop (the reference), and on 2 threads;
+ *  - one training update (forward, BPTT, Adam) of LSTM(32) → Dense(1) and SimpleRNN(64, tanh) → Dense(1)
+ *    on the adding problem, T = 50, batch 64: the small networks the coming chapters train thousands of times.
  */
 import { Rng, normalTensor } from "../lib/random.ts";
+import { Tensor } from "../lib/matrix.ts";
 import { Sequential } from "../lib/model.ts";
 import { Dense } from "../lib/layers.ts";
 import { Adam } from "../lib/optimizers.ts";
-import { LSTM } from "../lib/recurrent.ts";
-import { bestMs } from "./timing.ts";
+import { LSTM, SimpleRNN } from "../lib/recurrent.ts";
+import { lstmCell } from "../lib/lstm.ts";
+import { bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { setThreads } from "../lib/threads.ts";
+import { bestMs, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./index.ts";
 
 export const key = "rnn";
 
+/**
+ * The adding problem (Hochreiter & Schmidhuber): x(t) = (value in [0, 1), marker), with exactly two
+ * markers, one in each half of the sequence; the target is the sum of the two marked values.
+ */
+function addingProblem(N: number, T: number, rng: Rng): { x: Tensor; y: Tensor } {
+  const x = new Tensor([N, T, 2]), y = new Tensor([N, 1]);
+  const half = Math.floor(T / 2);
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) x.data[(n * T + t) * 2] = rng.uniform(0, 1);
+    const a = Math.floor(rng.uniform(0, half)), b = half + Math.floor(rng.uniform(0, T - half));
+    x.data[(n * T + a) * 2 + 1] = 1;
+    x.data[(n * T + b) * 2 + 1] = 1;
+    y.data[n] = x.data[(n * T + a) * 2] + x.data[(n * T + b) * 2];
+  }
+  return { x, y };
+}
+
 export function run({ quick }: { quick: boolean }): BenchResult {
-  const timing = quick ? { warmup: 1, rounds: 1, minMs: 20 } : { warmup: 5, rounds: 7, minMs: 300 };
+  const before = setThreads(1);
+  const timing: TimingOptions = quick ? { warmup: 1, rounds: 1, minMs: 20 } : { warmup: 5, rounds: 7, minMs: 300 };
+  const long: TimingOptions = quick ? timing : { warmup: 2, rounds: 5, minMs: 300 };
   const rng = new Rng(1);
 
   // LSTM(250) → LSTM(250) → Dense(1), 753,251 parameters, one Adam step on a batch of 9 sequences (2, 1)
@@ -32,18 +58,53 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const lstm = new LSTM(128);
   lstm.build([100, 1], rng);
   const xs = normalTensor([32, 100, 1], 0, 1, rng), dOut = normalTensor([32, 128], 0, 1, rng);
-  const lstm128T100Ms = bestMs(() => {
+  const layerPass = () => {
     const { cache } = lstm.forward(xs, { training: true });
     lstm.backward(dOut, cache);
-  }, quick ? timing : { warmup: 2, rounds: 5, minMs: 300 });
+  };
+  const lstm128T100Ms = bestMs(layerPass, long);
+  // the same pass through bptt.ts directly: the sequence-level fast path against the step-by-step loop
+  const cell = lstmCell(), w = lstm.weights as NonNullable<typeof lstm.weights>;
+  const pass = (stepwise: boolean) => () => {
+    const f = bpttForward(cell, w, xs, {}, { stepwise });
+    bpttBackward(cell, w, f, { dhT: dOut, stepwise, initialStateGrad: false });
+  };
+  const bpttStepVsSequence = { stepMs: bestMs(pass(true), long), sequenceMs: bestMs(pass(false), long) };
+  // 1 and 2 threads, back to back on the wall clock
+  const wall: TimingOptions = { ...long, clock: "wall" };
+  const lstm128T100Ms1ThreadWall = bestMs(layerPass, wall);
+  setThreads(2);
+  const lstm128T100Ms2Threads = bestMs(layerPass, wall);
+  setThreads(1);
+
+  // one training update on the adding problem, T = 50, batch 64
+  const adding = addingProblem(64, 50, new Rng(3));
+  const update = (layer: LSTM | SimpleRNN): number => {
+    const m = new Sequential({ seed: 1 });
+    m.add(layer).add(new Dense(1));
+    m.compile({ loss: "mse", optimizer: new Adam() });
+    return bestMs(() => m.trainStep(adding.x, adding.y), timing);
+  };
+  const lstm32T50UpdateMs = update(new LSTM(32, { inputShape: [50, 2] }));
+  const rnn64T50UpdateMs = update(new SimpleRNN(64, { inputShape: [50, 2], activation: "tanh" }));
+  setThreads(before);
 
   const table = [
     ["benchmark", "ms", "target / reference"],
-    ["LSTM(250)→LSTM(250)→Dense(1), 9×(2, 1): one step (forward, BPTT, Adam)", lstm2x250StepMs.toFixed(1), "≤ 45 (PyTorch CPU ≈ 15, TF.js WASM 54, pure JS 363)"],
+    ["LSTM(250)→LSTM(250)→Dense(1), 9×(2, 1): one step (forward, BPTT, Adam)", lstm2x250StepMs.toFixed(1), "≤ 30 (PyTorch f64 1 thread ≈ 17)"],
     ["  of which forward + BPTT (lossAndGradients)", lstm2x250GradMs.toFixed(1), ""],
     ["  of which Adam's update", lstm2x250AdamMs.toFixed(1), ""],
-    ["LSTM(128), T = 100, batch 32, F = 1: forward + backward", lstm128T100Ms.toFixed(1), ""],
+    ["LSTM(128), T = 100, batch 32, F = 1: forward + backward", lstm128T100Ms.toFixed(1), "≤ 160 (PyTorch ≈ 79)"],
+    ["  the same through bptt.ts, sequence-level fast path", bpttStepVsSequence.sequenceMs.toFixed(1), ""],
+    ["  the same through bptt.ts, step by step (the reference)", bpttStepVsSequence.stepMs.toFixed(1), `fast path ${(bpttStepVsSequence.stepMs / bpttStepVsSequence.sequenceMs).toFixed(2)}× faster`],
+    ["  wall clock, 1 thread", lstm128T100Ms1ThreadWall.toFixed(1), ""],
+    ["  wall clock, 2 threads", lstm128T100Ms2Threads.toFixed(1), `${(lstm128T100Ms1ThreadWall / lstm128T100Ms2Threads).toFixed(2)}× the 1-thread speed`],
+    ["LSTM(32)→Dense(1), adding problem T = 50, batch 64: one update", lstm32T50UpdateMs.toFixed(1), "≤ 30 (PyTorch ≈ 15)"],
+    ["SimpleRNN(64, tanh)→Dense(1), the same: one update", rnn64T50UpdateMs.toFixed(1), "≤ 16 (PyTorch ≈ 8)"],
   ];
-  const note = "Best of several rounds, float64, single-threaded.";
-  return { table, note, json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs } };
+  const note = "Best of 5–7 rounds (≥ 300 ms each, after warm-up), float64, one thread, CPU time unless marked wall clock.";
+  return {
+    table, note,
+    json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs, bpttStepVsSequence, lstm128T100Ms1ThreadWall, lstm128T100Ms2Threads, lstm32T50UpdateMs, rnn64T50UpdateMs },
+  };
 }

@@ -63,11 +63,12 @@ export function activationForward(name: ActivationName, z: Tensor, inPlace = fal
   return { out: a, cache: { name, a } };
 }
 
-/** dz = σ'(z) ⊙ da (softmax: the Jacobian–vector product). */
-export function activationBackward(dOut: Tensor, cache: ActivationCache): Tensor {
+/** dz = σ'(z) ⊙ da (softmax: the Jacobian–vector product); written into `out` if given (a reused buffer). */
+export function activationBackward(dOut: Tensor, cache: ActivationCache, out?: Tensor): Tensor {
   const { name, a } = cache;
   if (dOut.size !== a.size) throw new Error(`activation '${name}' backward: dOut has shape (${dOut.shape.join(", ")}), expected (${a.shape.join(", ")})`);
-  const dz = new Tensor(a.shape);
+  if (out !== undefined && out.size !== a.size) throw new Error(`activation '${name}' backward: out has shape (${out.shape.join(", ")}), expected (${a.shape.join(", ")})`);
+  const dz = out ?? new Tensor(a.shape);
   const g = dOut.data, d = dz.data, ad = a.data;
   switch (name) {
     case "linear":

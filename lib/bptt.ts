@@ -24,6 +24,7 @@
  */
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
+import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
 
 // ---------------------------------------------------------------- the cell interface
 
@@ -58,6 +59,47 @@ export interface Cell<P extends CellParams, C> {
    * computed (dPrev is null): at t = 1 when nobody wants the initial state's gradient.
    */
   stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
+  /** The same step split for the sequence-level fast path (bptt-sequence.ts); a cell without it always runs step by step. */
+  readonly sequence?: SequenceKernels<P, C>;
+}
+
+/**
+ * A cell's step with the products that do not depend on the recurrence taken out:
+ * x(t)·W for every t is one product before the loop, and the weight gradients one
+ * product each after it (bptt-sequence.ts). Inside the loop only h(t−1)·U and dz(t)·Uᵀ remain.
+ */
+export interface SequenceKernels<P extends CellParams, C> {
+  /** The kernel that multiplies x(t) (Whx or W) and the bias (bh or b). */
+  readonly inputKey: keyof P & string;
+  readonly biasKey: keyof P & string;
+  /** True when ∂L/∂(h(t−1)·U) differs from ∂L/∂(x(t)·W) (the GRU's reset gate acts after h·U). */
+  readonly separateRecurrentGrad: boolean;
+  /**
+   * stepForward with xw = x(t)·W given (N, G) and overwritten with the step's activations;
+   * writes h(t) [and c(t)] into `next`'s buffers. Returns the same cache as stepForward.
+   */
+  stepForward(params: P, x: Tensor, xw: Tensor, prev: CellState, next: CellState, ws: StepWorkspace): C;
+  /**
+   * stepBackward down to the pre-activations: writes dzx = ∂L/∂(x(t)·W) (N, G), and dzh = ∂L/∂(h(t−1)·U)
+   * unless it is dzx itself; writes ∂L/∂h(t−1) [and ∂L/∂c(t−1)] into dPrev's buffers unless dPrev is null.
+   * Adds no weight gradient: those are products over the stacked dz after the loop.
+   */
+  stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null, ws: StepWorkspace): void;
+  /** ∂L/∂b += the column sums of the stacked dzx (and dzh), (T·N, G). */
+  biasGrad(dZx: Tensor, dZh: Tensor, gb: Tensor): void;
+}
+
+/**
+ * Buffers for the steps of one pass, instead of fresh tensors at every step:
+ * `block(name, width)` is the current step's (N, width) block of one (T·N, width) array allocated once
+ * per pass (for what a step's cache keeps); `scratch(name, width)` is one (N, width) buffer every step
+ * reuses (for what is dead when the step returns).
+ */
+export interface StepWorkspace {
+  /** The step being run (set by the loop). */
+  t: number;
+  block(name: string, width: number): Tensor;
+  scratch(name: string, width: number): Tensor;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
@@ -102,6 +144,22 @@ export interface BpttForward<C> {
   xShape: number[];
   h0Shape: number[] | null;
   c0Shape: number[] | null;
+  /** From the sequence-level fast path: x(t) and h(t−1) stacked, for the products after the backward loop. */
+  seq?: SequenceStack;
+}
+
+/** Time-major stacks running backwards in time: block T−1−t (N rows) belongs to step t. */
+export interface SequenceStack {
+  /** x(t) for t = T..1: (T·N, F). */
+  X: Tensor;
+  /** h(t−1) for t = T..1: (T·N, u). */
+  Hprev: Tensor;
+}
+
+/** Options of both passes. */
+export interface BpttPathOptions {
+  /** Run the step-by-step loop even when the cell has a sequence-level fast path (the reference it is tested against). */
+  stepwise?: boolean;
 }
 
 /** An initial state (u,) or (N, u) as (N, u), after checking its shape. */
@@ -117,7 +175,7 @@ function initialState(s: Tensor | undefined, N: number, u: number, what: string,
 }
 
 /** Step 1: run the cell over x (N, T, F) from the initial state, pushing each step's activities onto a stack. */
-export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, init: InitialState = {}): BpttForward<C> {
+export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, init: InitialState = {}, opts: BpttPathOptions = {}): BpttForward<C> {
   const { F, units: u } = cell.dims(params);
   const who = `${cell.kind}(${u})`;
   if (x.rank !== 3) throw new Error(`${who}: expected a sequence batch (N, T, F) with F = ${F}, got a ${x.rank}-D input ${shapeStr(x.shape)}`);
@@ -126,6 +184,9 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
   if (init.c0 && !cell.hasCellState) throw new Error(`${who}: got an initial cell state c0, but a ${cell.kind} has no cell state`);
   const first: CellState = { h: initialState(init.h0, N, u, "h0", who) };
   if (cell.hasCellState) first.c = initialState(init.c0, N, u, "c0", who);
+  const shapes = { xShape: [...x.shape], h0Shape: init.h0 ? [...init.h0.shape] : null, c0Shape: init.c0 ? [...init.c0.shape] : null };
+  // The fast path runs these same steps with x(t)·W for all t as one product before the loop (bptt-sequence.ts).
+  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes);
 
   const hs = new Tensor([N, T, u]);
   const cs = cell.hasCellState ? new Tensor([N, T, u]) : null;
@@ -138,17 +199,12 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
     setTimeStep(hs, t, state.h);
     if (cs) setTimeStep(cs, t, state.c as Tensor);
   }
-  return {
-    hs, cs, last: state, first, stack,
-    xShape: [...x.shape],
-    h0Shape: init.h0 ? [...init.h0.shape] : null,
-    c0Shape: init.c0 ? [...init.c0.shape] : null,
-  };
+  return { hs, cs, last: state, first, stack, ...shapes };
 }
 
 // ---------------------------------------------------------------- steps 2 and 3: the backward pass
 
-export interface BpttBackwardOptions {
+export interface BpttBackwardOptions extends BpttPathOptions {
   /** ∂L/∂h(t) from the layers above, for every step (N, T, u): a loss at every step, or returnSequences. */
   dhs?: Tensor;
   /** ∂L/∂h(T) from above (N, u): a loss on the last state only. Added to dhs at t = T if both are given. */
@@ -206,7 +262,7 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
   const [N, T, u] = fwd.hs.shape;
   const who = `${cell.kind}(${u}) backward`;
-  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true } = opts;
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
   if (dcT) {
@@ -214,6 +270,12 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     assertShapeIs(dcT, [N, u], `${who}: dcT (∂L/∂c(T))`);
   }
   if (truncate !== undefined && !(Number.isInteger(truncate) && truncate >= 1)) throw new Error(`${who}: truncate must be a positive integer number of steps, got ${truncate}`);
+
+  // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
+  if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
+    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad });
+    return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
+  }
 
   const grads = zerosLikeParams(params);
   const dx = new Tensor(fwd.xShape);
@@ -230,13 +292,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     const cache = stack.pop() as C;
     // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
     const dh = dhNext as Tensor;
-    if (dhs) {
-      const d = dh.data, g = dhs.data;
-      for (let n = 0; n < N; n++) {
-        const o = (n * T + t) * u;
-        for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
-      }
-    }
+    if (dhs) addFromAbove(dh, dhs, t);
     dLdhNorms[t] = frobeniusNorm(dh);
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
@@ -259,6 +315,14 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     }
   }
 
+  return finishBackward(grads, dx, dhNext, dcNext ?? null, fwd, dLdhNorms, stepGrads, stepGradNorms, clipNorm, recordSteps);
+}
+
+/** ∂L/∂h(0), ∂L/∂c(0) in the given initial states' shapes, and clipping by global norm. */
+function finishBackward<P extends CellParams, C>(
+  grads: P, dx: Tensor, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
+  stepGrads: P[] | null, stepGradNorms: number[] | null, clipNorm: number | undefined, recordSteps: boolean,
+): BpttResult<P> {
   let dh0 = dhNext ? initialStateShaped(dhNext, fwd.h0Shape) : null;
   let dc0 = dcNext ? initialStateShaped(dcNext, fwd.c0Shape) : null;
 
@@ -276,6 +340,16 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     if (learnedC0) dc0 = c.grads[keys.length + (learnedH0 ? 1 : 0)];
   }
   return { dx, grads, dh0, dc0, dLdhNorms, stepGrads, stepGradNorms, gradNormBefore, gradNormAfter };
+}
+
+/** dh (N, u) += dhs(:, t, :), the gradient from the layers above at step t (dhs: (N, T, u)). */
+export function addFromAbove(dh: Tensor, dhs: Tensor, t: number): void {
+  const [N, T, u] = dhs.shape;
+  const d = dh.data, g = dhs.data;
+  for (let n = 0; n < N; n++) {
+    const o = (n * T + t) * u;
+    for (let j = 0; j < u; j++) d[n * u + j] += g[o + j];
+  }
 }
 
 function assertShapeIs(t: Tensor, shape: number[], what: string): void {

@@ -12,7 +12,7 @@
  */
 import { Tensor, matmul, matmulAtB, shapeStr, matmulABt } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import { type Cell, isZeroState } from "./bptt.ts";
+import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
 
 /** W: (F, 3u), U: (u, 3u), b: (2, 3u) = [input bias; recurrent bias]; gates packed z, r, h. */
 export type GruParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -43,14 +43,20 @@ function checkStep(p: GruParams, x: Tensor, hPrev: Tensor): { F: number; u: numb
 /** One step forward. x: (N, F), hPrev: (N, u) → h: (N, u). */
 export function gruStepForward(p: GruParams, x: Tensor, hPrev: Tensor): { h: Tensor; cache: GruStepCache } {
   const { u } = checkStep(p, x, hPrev);
-  const N = x.shape[0], u3 = 3 * u;
+  const N = x.shape[0];
   const xw = matmul(x, p.W); // x W: (N, 3u)
   const hu = matmul(hPrev, p.U); // h(t−1) U: (N, 3u)
-  const b = p.b.data; // b at [0, 3u), b′ at [3u, 6u)
-  const gates = xw; // overwritten in place by the activations
-  const a = gates.data, r_ = hu.data, hp = hPrev.data;
   const h = new Tensor([N, u]), hUh = new Tensor([N, u]);
-  const hd = h.data, hh = hUh.data;
+  gruGates(xw, hu, p.b, hPrev, h, hUh);
+  // xw now holds the activations [z | r | ĥ]
+  return { h, cache: { p, x, hPrev, gates: xw, hUh } };
+}
+
+/** The step's gate equations. xw = x W and hu = h(t−1) U (N, 3u); xw is overwritten by [z | r | ĥ]; writes h(t) and h U_h + b′_h. */
+function gruGates(xw: Tensor, hu: Tensor, bias: Tensor, hPrev: Tensor, h: Tensor, hUh: Tensor): void {
+  const [N, u] = h.shape, u3 = 3 * u;
+  const b = bias.data; // b at [0, 3u), b′ at [3u, 6u)
+  const a = xw.data, r_ = hu.data, hp = hPrev.data, hd = h.data, hh = hUh.data;
   for (let n = 0; n < N; n++) {
     const q = n * u3;
     for (let j = 0; j < u; j++) {
@@ -67,7 +73,6 @@ export function gruStepForward(p: GruParams, x: Tensor, hPrev: Tensor): { h: Ten
       hd[k] = z * hp[k] + (1 - z) * cand;
     }
   }
-  return { h, cache: { p, x, hPrev, gates, hUh } };
 }
 
 /**
@@ -76,12 +81,36 @@ export function gruStepForward(p: GruParams, x: Tensor, hPrev: Tensor): { h: Ten
  * With needPrev = false, ∂L/∂h(t−1) is not computed (null).
  */
 export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruParams, needPrev = true): { dx: Tensor; dhPrev: Tensor | null; grads: GruParams } {
-  const { p, x, hPrev, gates, hUh } = cache;
+  const { p, x, hPrev } = cache;
   const [N, u] = hPrev.shape, u3 = 3 * u;
   if (dh.size !== N * u) throw new Error(`GRU(${u}) backward: dh has shape ${shapeStr(dh.shape)}, expected (${N}, ${u})`);
   const g = grads ?? { W: new Tensor(p.W.shape), U: new Tensor(p.U.shape), b: new Tensor(p.b.shape) };
   // dxw: ∂L/∂(x W + b) and dhu: ∂L/∂(h U + b′), both (N, 3u); the direct path h(t−1) → h(t) is z ⊙ dh.
   const dxw = new Tensor([N, u3]), dhu = new Tensor([N, u3]), dhDirect = new Tensor([N, u]);
+  gruGatesBackward(dh, cache, dxw, dhu, dhDirect);
+  // ∂L/∂W += xᵀ dxw,  ∂L/∂U += h(t−1)ᵀ dhu,  ∂L/∂b += Σ_n dxw,  ∂L/∂b′ += Σ_n dhu
+  matmulAtB(x, dxw, g.W, true);
+  if (!isZeroState(hPrev)) matmulAtB(hPrev, dhu, g.U, true);
+  const gb = g.b.data, dX = dxw.data, dH = dhu.data;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < u3; j++) {
+      gb[j] += dX[n * u3 + j];
+      gb[u3 + j] += dH[n * u3 + j];
+    }
+  }
+  // ∂L/∂x(t) = dxw Wᵀ,  ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
+  const dx = matmulABt(dxw, p.W);
+  if (!needPrev) return { dx, dhPrev: null, grads: g };
+  const dhPrev = matmulABt(dhu, p.U);
+  const dp = dhPrev.data, dD = dhDirect.data;
+  for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
+  return { dx, dhPrev, grads: g };
+}
+
+/** The gate equations backward: writes dxw = ∂L/∂(x W + b), dhu = ∂L/∂(h U + b′) (N, 3u) and the direct part dh ⊙ z (N, u). */
+function gruGatesBackward(dh: Tensor, cache: GruStepCache, dxw: Tensor, dhu: Tensor, dhDirect: Tensor): void {
+  const { hPrev, gates, hUh } = cache;
+  const [N, u] = hPrev.shape, u3 = 3 * u;
   const a = gates.data, hp = hPrev.data, hh = hUh.data, d = dh.data, dX = dxw.data, dH = dhu.data, dD = dhDirect.data;
   for (let n = 0; n < N; n++) {
     const q = n * u3;
@@ -101,23 +130,6 @@ export function gruStepBackward(dh: Tensor, cache: GruStepCache, grads?: GruPara
       dH[q + j] = daz; dH[q + u + j] = dar; dH[q + 2 * u + j] = dah * r;
     }
   }
-  // ∂L/∂W += xᵀ dxw,  ∂L/∂U += h(t−1)ᵀ dhu,  ∂L/∂b += Σ_n dxw,  ∂L/∂b′ += Σ_n dhu
-  matmulAtB(x, dxw, g.W, true);
-  if (!isZeroState(hPrev)) matmulAtB(hPrev, dhu, g.U, true);
-  const gb = g.b.data;
-  for (let n = 0; n < N; n++) {
-    for (let j = 0; j < u3; j++) {
-      gb[j] += dX[n * u3 + j];
-      gb[u3 + j] += dH[n * u3 + j];
-    }
-  }
-  // ∂L/∂x(t) = dxw Wᵀ,  ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
-  const dx = matmulABt(dxw, p.W);
-  if (!needPrev) return { dx, dhPrev: null, grads: g };
-  const dhPrev = matmulABt(dhu, p.U);
-  const dp = dhPrev.data;
-  for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
-  return { dx, dhPrev, grads: g };
 }
 
 /** The reference: each gate on its own, entry by entry, in the equations above. Returns h(t). */
@@ -148,6 +160,49 @@ export function gruStepNaive(p: GruParams, x: Tensor, hPrev: Tensor): Tensor {
   return h;
 }
 
+// ---------------------------------------------------------------- the sequence-level fast path
+
+/**
+ * gruStepForward and gruStepBackward for bptt-sequence.ts: the same gate equations, with
+ * x(t)·W given (one product over all steps before the loop) and the weight gradients left
+ * to one product each after it; results go into the loop's buffers, not fresh tensors.
+ * The forward step is bit-identical to gruStepForward.
+ */
+function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
+  return {
+    inputKey: "W",
+    biasKey: "b",
+    separateRecurrentGrad: true,
+    stepForward(p, x, xw, prev, next, ws) {
+      const { u } = checkStep(p, x, prev.h);
+      // [x W, given]; h(t−1) U is the one product left in the loop
+      const hu = matmul(prev.h, p.U, ws.scratch("hu", 3 * u));
+      const hUh = ws.block("hUh", u);
+      gruGates(xw, hu, p.b, prev.h, next.h, hUh);
+      return { p, x, hPrev: prev.h, gates: xw, hUh };
+    },
+    stepBackward(dState, cache, dxw, dhu, dPrev, ws) {
+      const dhDirect = ws.scratch("dhDirect", dState.h.shape[1]);
+      gruGatesBackward(dState.h, cache, dxw, dhu, dhDirect);
+      if (!dPrev) return;
+      // ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
+      matmulABt(dhu, cache.p.U, dPrev.h);
+      const dp = dPrev.h.data, dD = dhDirect.data;
+      for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
+    },
+    biasGrad(dZx, dZh, gb) {
+      // row 0: ∂L/∂b = Σ dxw,  row 1: ∂L/∂b′ = Σ dhu, row by row as gruStepBackward adds them
+      const u3 = dZx.shape[1], g = gb.data, dX = dZx.data, dH = dZh.data;
+      for (let r = 0; r < dZx.shape[0]; r++) {
+        for (let j = 0; j < u3; j++) {
+          g[j] += dX[r * u3 + j];
+          g[u3 + j] += dH[r * u3 + j];
+        }
+      }
+    },
+  };
+}
+
 /** The GRU as a cell for the BPTT loop. */
 export function gruCell(): Cell<GruParams, GruStepCache> {
   return {
@@ -163,5 +218,6 @@ export function gruCell(): Cell<GruParams, GruStepCache> {
       const { dx, dhPrev } = gruStepBackward(dState.h, cache, grads, needPrev);
       return { dx, dPrev: dhPrev ? { h: dhPrev } : null };
     },
+    sequence: gruSequenceKernels(),
   };
 }

@@ -18,7 +18,7 @@
  */
 import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
 import { sigmoid } from "./activations.ts";
-import { type Cell, isZeroState } from "./bptt.ts";
+import { type Cell, type SequenceKernels, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
 export type LstmParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -52,17 +52,23 @@ function checkStep(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: Tensor): { F:
 /** One step forward. x: (N, F), hPrev, cPrev: (N, u) → h, c: (N, u). */
 export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: Tensor): { h: Tensor; c: Tensor; cache: LstmStepCache } {
   const { u } = checkStep(p, x, hPrev, cPrev);
-  const N = x.shape[0], u4 = 4 * u;
-  // z = x W + h(t−1) U + b for all four gates at once: (N, 4u)
+  const N = x.shape[0];
+  // z = x W + h(t−1) U (+ b below) for all four gates at once: (N, 4u)
   const gates = matmul(x, p.W);
   if (!isZeroState(hPrev)) matmul(hPrev, p.U, gates, true); // h(0) = 0 adds nothing
-  const a = gates.data, b = p.b.data;
   const h = new Tensor([N, u]), c = new Tensor([N, u]), tanhC = new Tensor([N, u]);
-  const hd = h.data, cd = c.data, td = tanhC.data, cp = cPrev.data;
+  lstmGates(gates, p.b, cPrev, h, c, tanhC);
+  return { h, c, cache: { p, x, hPrev, cPrev, gates, tanhC } };
+}
+
+/** The step's gate equations. gates: z = x W + h(t−1) U (N, 4u), overwritten by [i | f | g | o]; writes c(t), tanh c(t), h(t). */
+function lstmGates(gates: Tensor, bias: Tensor, cPrev: Tensor, h: Tensor, c: Tensor, tanhC: Tensor): void {
+  const [N, u] = h.shape, u4 = 4 * u;
+  const a = gates.data, b = bias.data, hd = h.data, cd = c.data, td = tanhC.data, cp = cPrev.data;
   for (let n = 0; n < N; n++) {
     const r = n * u4;
     for (let j = 0; j < u; j++) {
-      // i, f, o = σ(z), g = tanh(z)
+      // i, f, o = σ(z + b), g = tanh(z + b)
       const i = sigmoid(a[r + j] + b[j]);
       const f = sigmoid(a[r + u + j] + b[u + j]);
       const g = Math.tanh(a[r + 2 * u + j] + b[2 * u + j]);
@@ -77,7 +83,6 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
       hd[k] = o * tc;
     }
   }
-  return { h, c, cache: { p, x, hPrev, cPrev, gates, tanhC } };
 }
 
 /**
@@ -86,12 +91,27 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
  * With needPrev = false, ∂L/∂h(t−1) is not computed (null).
  */
 export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, grads?: LstmParams, needPrev = true): { dx: Tensor; dhPrev: Tensor | null; dcPrev: Tensor; grads: LstmParams } {
-  const { p, x, hPrev, cPrev, gates, tanhC } = cache;
-  const [N, u] = hPrev.shape, u4 = 4 * u;
+  const { p, x, hPrev } = cache;
+  const [N, u] = hPrev.shape;
   if (dh.size !== N * u || dc.size !== N * u) throw new Error(`LSTM(${u}) backward: dh ${shapeStr(dh.shape)} and dc ${shapeStr(dc.shape)} must be (${N}, ${u})`);
   const g = grads ?? { W: new Tensor(p.W.shape), U: new Tensor(p.U.shape), b: new Tensor(p.b.shape) };
-  const dz = new Tensor([N, u4]), dcPrev = new Tensor([N, u]);
-  const a = gates.data, z = dz.data, td = tanhC.data, cp = cPrev.data, dhd = dh.data, dcd = dc.data, dcp = dcPrev.data;
+  const dz = new Tensor([N, 4 * u]), dcPrev = new Tensor([N, u]);
+  lstmGatesBackward(dh, dc, cache, dz, dcPrev);
+  // ∂L/∂W += xᵀ dz,  ∂L/∂U += h(t−1)ᵀ dz,  ∂L/∂b += Σ_n dz
+  matmulAtB(x, dz, g.W, true);
+  if (!isZeroState(hPrev)) matmulAtB(hPrev, dz, g.U, true);
+  colSums(dz, g.b);
+  // ∂L/∂x(t) = dz Wᵀ,  ∂L/∂h(t−1) = dz Uᵀ
+  const dx = matmulABt(dz, p.W);
+  const dhPrev = needPrev ? matmulABt(dz, p.U) : null;
+  return { dx, dhPrev, dcPrev, grads: g };
+}
+
+/** The gate equations backward: writes dz = ∂L/∂z (N, 4u) and ∂L/∂c(t−1) (unless dcPrev is null). */
+function lstmGatesBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, dz: Tensor, dcPrev: Tensor | null): void {
+  const { cPrev, gates, tanhC } = cache;
+  const [N, u] = cPrev.shape, u4 = 4 * u;
+  const a = gates.data, z = dz.data, td = tanhC.data, cp = cPrev.data, dhd = dh.data, dcd = dc.data, dcp = dcPrev?.data;
   for (let n = 0; n < N; n++) {
     const r = n * u4;
     for (let j = 0; j < u; j++) {
@@ -102,7 +122,7 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
       // ∂L/∂o = dh ⊙ tanh c(t),  ∂L/∂i = dc ⊙ g,  ∂L/∂f = dc ⊙ c(t−1),  ∂L/∂g = dc ⊙ i
       const dO = dhd[k] * tc, dI = dct * gg, dF = dct * cp[k], dG = dct * i;
       // ∂L/∂c(t−1) = dc ⊙ f
-      dcp[k] = dct * f;
+      if (dcp) dcp[k] = dct * f;
       // through the gate nonlinearities: σ' = σ(1 − σ), tanh' = 1 − tanh²
       z[r + j] = dI * i * (1 - i);
       z[r + u + j] = dF * f * (1 - f);
@@ -110,14 +130,6 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
       z[r + 3 * u + j] = dO * o * (1 - o);
     }
   }
-  // ∂L/∂W += xᵀ dz,  ∂L/∂U += h(t−1)ᵀ dz,  ∂L/∂b += Σ_n dz
-  matmulAtB(x, dz, g.W, true);
-  if (!isZeroState(hPrev)) matmulAtB(hPrev, dz, g.U, true);
-  colSums(dz, g.b);
-  // ∂L/∂x(t) = dz Wᵀ,  ∂L/∂h(t−1) = dz Uᵀ
-  const dx = matmulABt(dz, p.W);
-  const dhPrev = needPrev ? matmulABt(dz, p.U) : null;
-  return { dx, dhPrev, dcPrev, grads: g };
 }
 
 /** The reference: each gate on its own, entry by entry, in the equations above. Returns h(t), c(t). */
@@ -145,6 +157,37 @@ export function lstmStepNaive(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: Te
   return { h, c };
 }
 
+// ---------------------------------------------------------------- the sequence-level fast path
+
+/**
+ * lstmStepForward and lstmStepBackward for bptt-sequence.ts: the same gate equations, with
+ * x(t)·W given (one product over all steps before the loop) and the weight gradients left
+ * to one product each after it; results go into the loop's buffers, not fresh tensors.
+ * The forward step is bit-identical to lstmStepForward.
+ */
+function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
+  return {
+    inputKey: "W",
+    biasKey: "b",
+    separateRecurrentGrad: false,
+    stepForward(p, x, xw, prev, next, ws) {
+      const cPrev = prev.c as Tensor;
+      const { u } = checkStep(p, x, prev.h, cPrev);
+      // z = [x W, given] + h(t−1) U: only the recurrent product is left in the loop
+      if (!isZeroState(prev.h)) matmul(prev.h, p.U, xw, true);
+      const tanhC = ws.block("tanhC", u);
+      lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
+      return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };
+    },
+    stepBackward(dState: CellState, cache, dz, _same, dPrev) {
+      lstmGatesBackward(dState.h, dState.c as Tensor, cache, dz, dPrev ? (dPrev.c as Tensor) : null);
+      // ∂L/∂h(t−1) = dz Uᵀ
+      if (dPrev) matmulABt(dz, cache.p.U, dPrev.h);
+    },
+    biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
+  };
+}
+
 /** The LSTM as a cell for the BPTT loop; its state is (h, c). */
 export function lstmCell(): Cell<LstmParams, LstmStepCache> {
   return {
@@ -162,5 +205,6 @@ export function lstmCell(): Cell<LstmParams, LstmStepCache> {
       const { dx, dhPrev, dcPrev } = lstmStepBackward(dState.h, dc, cache, grads, needPrev);
       return { dx, dPrev: dhPrev ? { h: dhPrev, c: dcPrev } : null };
     },
+    sequence: lstmSequenceKernels(),
   };
 }

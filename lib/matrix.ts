@@ -10,6 +10,8 @@
  * that names the operation and both shapes.
  */
 
+import { parallelProduct } from "./threads.ts";
+
 export type Shape = readonly number[];
 
 /** A nested array of numbers, e.g. [[1, 2], [3, 4]]. */
@@ -170,33 +172,52 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //
 // The three products below are the hot path of Dense, im2col convolution and
 // the recurrent cells. V8 does not vectorise, so speed comes from keeping
-// several partial sums in registers ("register blocking"):
+// several partial sums in registers ("register blocking") and from reading
+// memory in the order it lies in. One loop, in two forms:
 //
+//  - `gemmPacked` (large products: B has more than 128×128 entries and A at
+//    least 32 rows) is the i-k-j loop below on B packed a block at a time
+//    (256 rows × 128 columns, 256 KB, copied contiguous whatever B's layout),
+//    so the block stays in cache while every row of A passes over it instead
+//    of all of B streaming from memory for every 4 rows of A. Its results are
+//    bit-identical to the unpacked loop's.
 //  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
 //    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
-//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C.
-//    A is read through strides, so the same kernel serves A·B and Aᵀ·B.
-//  - `dotKernel` computes C(i,j) as the dot product of row i of A and row j of
-//    Bᵀ, 2×4 entries at a time in eight accumulators, with no stores in the
-//    inner loop. It is A·Bᵀ directly, and A·B for large B after copying Bᵀ
-//    once (O(k·n) moves against O(m·k·n) work), which beats the i-k-j loop
-//    once B no longer fits in the fast caches. For A·Bᵀ with few rows of A
-//    and a large B the roles swap: (B·Aᵀ)ᵀ through `axpyKernel` reads B once.
+//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C, with
+//    16 entries of A in registers. A is read through strides, so the same
+//    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
+//    style over packed 4-column panels, measured slower than this in V8.)
+//  - A·Bᵀ goes through the same loop: with few rows of A as (B·Aᵀ)ᵀ, which
+//    reads B once, and otherwise with Bᵀ gathered into the packed blocks.
 //
+// Every C(i, j) is then the same sum in the same order whichever rows a call
+// covers and however many: splitting the rows between threads (threads.ts), or
+// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no bit. `matmulNaive`, the textbook triple loop, is the reference
+// they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
+// the benchmark compares the packed kernel with.
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.
 
 /**
  * c(i, :) (+)= Σ_p A(i, p) · b(p, :) for i < m, p < k, where A(i, p) is
- * a[aOff + i·si + p·sp] and b is (k, n) row-major.
+ * a[i·si + p·sp] and b is (k, n) row-major.
  */
-function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
+export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
   if (!accumulate) c.fill(0, 0, m * n);
+  axpyBlock(a, 0, si, sp, b, n, c, 0, n, m, k, n);
+}
+
+/**
+ * The i-k-j loop on a block: C(i, j) += Σ_p A(i, p)·B(p, j) for i < m, p < k, j < w, with
+ * A(i, p) = a[a0 + i·si + p·sp], B(p, j) = b[p·bs + j] and C(i, j) = c[c0 + i·cs + j].
+ * Each C(i, j) gains the same terms in the same order whether row i is one of 4 or on its own.
+ */
+export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, m: number, k: number, w: number): void {
   const m4 = m - (m % 4), k4 = k - (k % 4);
   let i = 0;
   for (; i < m4; i += 4) {
-    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-    const q0 = i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
+    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
     let p = 0;
     for (; p < k4; p += 4) {
       const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
@@ -204,8 +225,8 @@ function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c:
       const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
       const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
       const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-      for (let j = 0; j < n; j++) {
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+      for (let j = 0; j < w; j++) {
         const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
         c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
         c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
@@ -214,89 +235,75 @@ function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Array, c:
       }
     }
     for (; p < k; p++) {
-      const op = p * sp, bp = p * n;
+      const op = p * sp, bp = p * bs;
       const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-      for (let j = 0; j < n; j++) {
+      for (let j = 0; j < w; j++) {
         const x = b[bp + j];
         c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
       }
     }
   }
   for (; i < m; i++) {
-    const r = i * n, q = i * si;
+    const r = c0 + i * cs, q = a0 + i * si;
     let p = 0;
     for (; p < k4; p += 4) {
       const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
-      const b0 = p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
-      for (let j = 0; j < n; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+      for (let j = 0; j < w; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
     }
     for (; p < k; p++) {
-      const ap = a[q + p * sp], bp = p * n;
-      for (let j = 0; j < n; j++) c[r + j] += ap * b[bp + j];
+      const ap = a[q + p * sp], bp = p * bs;
+      for (let j = 0; j < w; j++) c[r + j] += ap * b[bp + j];
     }
   }
 }
 
-/** c(i, j) (+)= Σ_p a(i, p) · bt(j, p) for a (m, k) and bt (n, k), both row-major. */
-function dotKernel(a: Float64Array, bt: Float64Array, c: Float64Array, m: number, k: number, n: number, accumulate: boolean): void {
-  const m2 = m - (m % 2), n4 = n - (n % 4);
-  let i = 0;
-  for (; i < m2; i += 2) {
-    const a0 = i * k, a1 = a0 + k;
-    let j = 0;
-    for (; j < n4; j += 4) {
-      const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      for (let p = 0; p < k; p++) {
-        const x0 = a[a0 + p], x1 = a[a1 + p];
-        const y0 = bt[b0 + p], y1 = bt[b1 + p], y2 = bt[b2 + p], y3 = bt[b3 + p];
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+/** Columns (NC) and rows (KC) of B packed at a time: a packed block is KC·NC numbers (256 KB). */
+export const GEMM_NC = 128;
+export const GEMM_KC = 256;
+
+/**
+ * The i-k-j loop of `axpyKernel` on packed blocks of B, for the rows r0 ≤ i < r1 of C (m, n) only:
+ * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]:
+ * (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ; (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ.
+ * B is copied a block of GEMM_KC rows × GEMM_NC columns at a time into `pack` (row-major, contiguous),
+ * so the inner loop streams 4 short contiguous rows whatever B's layout, and the block stays in cache
+ * while every row of A passes over it. C accumulates in memory in the same order as in axpyKernel
+ * (blocks of 4 p, KC a multiple of 4), so the result is bit-identical to it, and to any split of the rows.
+ * It uses no outside name but `axpyBlock`, so that a worker thread can run the very same code.
+ */
+export function gemmPacked(
+  a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
+): void {
+  const NC = 128, KC = 256;
+  if (!accumulate) for (let i = r0; i < r1; i++) c.fill(0, i * n, (i + 1) * n);
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const w = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kb = Math.min(KC, k - p0);
+      // pack B(p0 .. p0+kb, j0 .. j0+w) as kb rows of w
+      for (let p = 0, o = 0; p < kb; p++) {
+        const r = (p0 + p) * bs + j0 * bt;
+        for (let j = 0; j < w; j++) pack[o++] = b[r + j * bt];
       }
-      const c0 = i * n + j, c1 = c0 + n;
-      if (accumulate) {
-        c[c0] += s00; c[c0 + 1] += s01; c[c0 + 2] += s02; c[c0 + 3] += s03;
-        c[c1] += s10; c[c1 + 1] += s11; c[c1 + 2] += s12; c[c1 + 3] += s13;
-      } else {
-        c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
-        c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
-      }
-    }
-    for (; j < n; j++) {
-      const bj = j * k;
-      let s0 = 0, s1 = 0;
-      for (let p = 0; p < k; p++) {
-        s0 += a[a0 + p] * bt[bj + p];
-        s1 += a[a1 + p] * bt[bj + p];
-      }
-      const c0 = i * n + j, c1 = c0 + n;
-      c[c0] = accumulate ? c[c0] + s0 : s0;
-      c[c1] = accumulate ? c[c1] + s1 : s1;
-    }
-  }
-  for (; i < m; i++) {
-    const ai = i * k;
-    for (let j = 0; j < n; j++) {
-      const bj = j * k;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p] * bt[bj + p];
-      c[i * n + j] = accumulate ? c[i * n + j] + s : s;
+      // rows r0 .. r1 of C, columns j0 .. j0+w, gain A(:, p0 .. p0+kb) · (the packed block)
+      axpyBlock(a, r0 * si + p0 * sp, si, sp, pack, w, c, r0 * n + j0, n, r1 - r0, kb, w);
     }
   }
 }
 
-/** Reused scratch buffers for the transposed copies below (grown on demand, never shrunk). */
-const scratchBuffers = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+/** Reused scratch: the packed block of B, and the transposed copies of the (B·Aᵀ)ᵀ path (grown on demand, never shrunk). */
+const packScratch = new Float64Array(GEMM_KC * GEMM_NC);
+const scratchBuffers = [new Float64Array(0), new Float64Array(0)];
 function scratch(slot: number, size: number): Float64Array {
   if (scratchBuffers[slot].length < size) scratchBuffers[slot] = new Float64Array(size);
   return scratchBuffers[slot];
 }
 
-/** Bᵀ copied into a scratch buffer, for `matmul` on large B. */
-function packTranspose(b: Float64Array, k: number, n: number): Float64Array {
-  const bt = scratch(2, k * n);
-  for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
-  return bt;
+/** Large enough for the packed kernel: B has more than 128×128 entries and A enough rows to pay for packing. */
+function packs(m: number, k: number, n: number): boolean {
+  return k * n > 16384 && m >= 32 && k >= 16;
 }
 
 /** C = A·B for A (m, k), B (k, n). */
@@ -307,9 +314,11 @@ export function matmul(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): 
   const [k2, n] = B.shape;
   if (k !== k2) throw new Error(`matmul: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
   const C = outputFor("matmul", m, n, out);
-  // Large B (more than 128×128 entries) and enough rows to pay for the copy: dot products against Bᵀ.
-  if (k * n > 16384 && m >= 32 && k >= 16) dotKernel(A.data, packTranspose(B.data, k, n), C.data, m, k, n, accumulate);
-  else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
+  const kernel = packs(m, k, n) ? "packed" : "axpy";
+  if (!parallelProduct(kernel, A.data, k, 1, B.data, n, 1, C.data, m, k, n, accumulate)) {
+    if (kernel === "packed") gemmPacked(A.data, k, 1, B.data, n, 1, C.data, n, k, 0, m, accumulate, packScratch);
+    else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
+  }
   return C;
 }
 
@@ -322,11 +331,12 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
   const C = outputFor("matmulAtB", m, n, out);
   // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
-  axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
+  // the unpacked loop: packing B measured slower here (A is read through a stride, B only once per 4 columns of A)
+  if (!parallelProduct("axpy", A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
   return C;
 }
 
-/** C = A·Bᵀ for A (m, k), B (n, k), without forming Bᵀ: each entry is a dot product of two rows. */
+/** C = A·Bᵀ for A (m, k), B (n, k), without forming Bᵀ. */
 export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): Tensor {
   assertMatrix(A, "matmulABt", "A");
   assertMatrix(B, "matmulABt", "B");
@@ -334,17 +344,30 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  if (m <= 32 && n * k > 16384) {
-    // Few rows against a large B (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ
-    // streams B once through the i-k-j kernel, instead of m dot-product sweeps over B.
+  // Both ways compute every entry in the i-k-j loop's order, whatever m is: a row's result never depends on its neighbours.
+  if (m <= 32) {
+    // Few rows (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ streams B once through the i-k-j loop.
     const at = scratch(0, k * m), ct = scratch(1, n * m);
     const a = A.data, c = C.data;
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
     axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
   } else {
-    dotKernel(A.data, B.data, C.data, m, k, n, accumulate);
+    // packing gathers Bᵀ into contiguous rows: k·n moves against m·k·n multiply-adds. Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
+    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
   }
+  return C;
+}
+
+/** C = A·B by the unpacked i-k-j loop alone (`axpyKernel`): the reference the benchmark compares the packed kernel with. */
+export function matmulUnpacked(A: Tensor, B: Tensor, out?: Tensor): Tensor {
+  assertMatrix(A, "matmulUnpacked", "A");
+  assertMatrix(B, "matmulUnpacked", "B");
+  const [m, k] = A.shape;
+  const [k2, n] = B.shape;
+  if (k !== k2) throw new Error(`matmulUnpacked: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; A's columns (${k}) must equal B's rows (${k2})`);
+  const C = outputFor("matmulUnpacked", m, n, out);
+  axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, false);
   return C;
 }
 

@@ -12,7 +12,7 @@
  */
 import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
 import { type ActivationCache, activationForward, activationBackward } from "./activations.ts";
-import { type Cell, isZeroState } from "./bptt.ts";
+import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -100,6 +100,40 @@ export function rnnStepNaive(p: RnnParams, x: Tensor, hPrev: Tensor, activation:
   return h;
 }
 
+// ---------------------------------------------------------------- the sequence-level fast path
+
+/**
+ * rnnStepForward and rnnStepBackward for bptt-sequence.ts: the same equations, with
+ * x(t)·Whx given (one product over all steps before the loop) and the weight gradients
+ * left to one product each after it; results go into the loop's buffers, not fresh tensors.
+ * The forward step is bit-identical to rnnStepForward.
+ */
+function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParams, RnnStepCache> {
+  return {
+    inputKey: "Whx",
+    biasKey: "bh",
+    separateRecurrentGrad: false,
+    stepForward(p, x, zh, prev, next) {
+      const { u } = checkStep(p, x, prev.h);
+      // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh + bh
+      if (!isZeroState(prev.h)) matmul(prev.h, p.Whh, zh, true);
+      const z = zh.data, b = p.bh.data;
+      for (let r = 0; r < z.length; r += u) for (let j = 0; j < u; j++) z[r + j] += b[j];
+      // h(t) = σ_h(z_h(t)), computed in h(t)'s block of the stack
+      next.h.data.set(z);
+      const { cache: act } = activationForward(activation, next.h, true);
+      return { p, x, hPrev: prev.h, act };
+    },
+    stepBackward(dState, cache, dzh, _same, dPrev) {
+      // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ σ_h'(z_h(t))
+      activationBackward(dState.h, cache.act, dzh);
+      // ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
+      if (dPrev) matmulABt(dzh, cache.p.Whh, dPrev.h);
+    },
+    biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
+  };
+}
+
 /** The SimpleRNN as a cell for the BPTT loop. */
 export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParams, RnnStepCache> {
   checkRnnActivation(activation, "simpleRnnCell");
@@ -116,5 +150,6 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       const { dx, dhPrev } = rnnStepBackward(dState.h, cache, grads, needPrev);
       return { dx, dPrev: dhPrev ? { h: dhPrev } : null };
     },
+    sequence: rnnSequenceKernels(activation),
   };
 }

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  Tensor, fromArray, matmul, matmulAtB, matmulABt, matmulNaive, transpose, addRowVector, colSums, argmaxRows,
+  Tensor, fromArray, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, transpose, addRowVector, colSums, argmaxRows,
   frobeniusNorm, spectralNorm, spectralRadius, add, mul, timeStep, setTimeStep, imageDims, sequenceDims, takeRows,
 } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
@@ -19,13 +19,33 @@ test("fromArray builds row-major data and rejects ragged input", () => {
 test("the three fast products agree with the naive triple loop for awkward sizes", () => {
   const rng = new Rng(1);
   // sizes that exercise the unrolled blocks, the remainders and the packed-Bᵀ path
-  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [9, 250, 13], [9, 250, 100], [1, 130, 129], [33, 130, 129], [65, 67, 3], [40, 200, 100]]) {
+  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 4], [9, 250, 13], [9, 250, 100], [1, 130, 129], [33, 130, 129], [65, 67, 3], [40, 200, 100], [7, 600, 131], [10, 257, 65], [5, 513, 200], [2, 300, 9]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const ref = matmulNaive(A, B);
     assert.ok(maxAbsDiff(matmul(A, B), ref) < 1e-12, `A·B ${m}x${k}x${n}`);
     assert.ok(maxAbsDiff(matmulAtB(transpose(A), B), ref) < 1e-12, `Aᵀ·B ${m}x${k}x${n}`);
     assert.ok(maxAbsDiff(matmulABt(A, transpose(B)), ref) < 1e-12, `A·Bᵀ ${m}x${k}x${n}`);
+    assert.ok(maxAbsDiff(matmulUnpacked(A, B), ref) < 1e-12, `unpacked A·B ${m}x${k}x${n}`);
   }
+});
+
+test("the packed kernel is bit-identical to the unpacked i-k-j loop (packing changes where B is read from, not the sums)", () => {
+  const rng = new Rng(4);
+  for (const [m, k, n] of [[64, 300, 200], [37, 600, 131], [33, 17, 1000]]) {
+    const A = randn([m, k], rng), B = randn([k, n], rng);
+    const packed = matmul(A, B), unpacked = matmulUnpacked(A, B), viaBt = matmulABt(A, transpose(B));
+    assert.ok(packed.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·B ${m}x${k}x${n}`);
+    assert.ok(viaBt.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·Bᵀ ${m}x${k}x${n}`);
+  }
+});
+
+test("accumulate adds into out across the packed kernel's blocks of 256 rows of B and 64 columns", () => {
+  const rng = new Rng(3);
+  const A = randn([8, 600], rng), B = randn([600, 70], rng), C0 = randn([8, 70], rng);
+  const ref = add(matmulNaive(A, B), C0);
+  assert.ok(maxAbsDiff(matmul(A, B, C0.clone(), true), ref) < 1e-11);
+  assert.ok(maxAbsDiff(matmulAtB(transpose(A), B, C0.clone(), true), ref) < 1e-11);
+  assert.ok(maxAbsDiff(matmulABt(A, transpose(B), C0.clone(), true), ref) < 1e-11);
 });
 
 test("accumulate adds into out instead of overwriting it", () => {

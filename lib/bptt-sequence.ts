@@ -1,0 +1,172 @@
+/**
+ * The sequence-level fast path of BPTT: the same forward and backward steps as
+ * the loops in bptt.ts, with every product that does not depend on the
+ * recurrence taken out of the time loop.
+ *
+ *   before the loop:  x(t)·W for t = 1..T is ONE product on the stacked (T·N, F) rows;
+ *   in the loop:      only h(t−1)·U (forward) and dz(t)·Uᵀ (backward), which the recurrence forces;
+ *   after the loop:   ∂L/∂W = Σ_t x(t)ᵀ dz(t) and ∂L/∂U = Σ_t h(t−1)ᵀ dz(t) are ONE product each
+ *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
+ *
+ * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
+ * (tested to 1e-12, and bit for bit when N is a multiple of 4). It is faster because T small
+ * products (N rows each) cost more than one product on T·N rows: each small one
+ * pays the call, the checks and a pass over W. How much faster depends on how
+ * much of the time the products inside the loop take: for LSTM(128), T = 100,
+ * batch 32, 0–7% (`npm run bench`, rnn.bpttStepVsSequence).
+ *
+ * The stacks are time-major and run backwards in time: block T−1−t (rows
+ * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an
+ * (N, ·) view. Backwards, because the step-by-step loop adds the steps' terms
+ * for t = T..1: the products after the loop then add the same terms in the same
+ * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
+ * bit-identical to the loop (and otherwise equal to it up to rounding).
+ */
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
+import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove } from "./bptt.ts";
+
+/** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
+export function stepRows(S: Tensor, b: number, N: number): Tensor {
+  const G = S.shape[1];
+  return new Tensor([N, G], S.data.subarray(b * N * G, (b + 1) * N * G));
+}
+
+/** A pass's step buffers: each (T·N, width) block array and (N, width) scratch made on first request. */
+function stepWorkspace(T: number, N: number): StepWorkspace {
+  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>();
+  return {
+    t: 0,
+    block(name, width) {
+      let S = blocks.get(name);
+      if (S === undefined) blocks.set(name, (S = new Tensor([T * N, width])));
+      return stepRows(S, this.t, N);
+    },
+    scratch(name, width) {
+      let S = scratches.get(name);
+      if (S === undefined) scratches.set(name, (S = new Tensor([N, width])));
+      return S;
+    },
+  };
+}
+
+/**
+ * Backward-only arrays kept from one backward pass to the next (grown on demand, never shrunk):
+ * dz(t) for every step is (T·N, G), megabytes for a long sequence, and dead once the weight
+ * gradients are formed, so a fresh one per pass would only feed the garbage collector.
+ */
+const reused = new Map<string, Float64Array>();
+function reusedTensor(name: string, shape: [number, number]): Tensor {
+  const size = shape[0] * shape[1];
+  let buf = reused.get(name);
+  if (buf === undefined || buf.length < size) reused.set(name, (buf = new Float64Array(size)));
+  return new Tensor(shape, buf.subarray(0, size));
+}
+
+/** x (N, T, F) → the stack (T·N, F) that runs backwards in time: block T−1−t holds x(t). */
+function toReversedStack(x: Tensor): Tensor {
+  const [N, T, F] = x.shape;
+  const out = new Tensor([T * N, F]);
+  const s = x.data, d = out.data;
+  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), ((T - 1 - t) * N + n) * F);
+  return out;
+}
+
+/** Blocks 0 .. T−1 of a stack that runs backwards in time (block T−1−t for step t) → batch-major (N, T, G). */
+function fromReversedStack(S: Tensor, N: number, T: number): Tensor {
+  const G = S.shape[1];
+  const out = new Tensor([N, T, G]);
+  const s = S.data, d = out.data;
+  for (let t = 0; t < T; t++) {
+    const b = T - 1 - t;
+    for (let n = 0; n < N; n++) d.set(s.subarray((b * N + n) * G, (b * N + n + 1) * G), (n * T + t) * G);
+  }
+  return out;
+}
+
+/** Step 1 with the input projections x(t)·W for all t as one product: equals bpttForward's loop. */
+export function bpttForwardSequence<P extends CellParams, C>(
+  cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, x: Tensor, first: CellState,
+  shapes: { xShape: number[]; h0Shape: number[] | null; c0Shape: number[] | null },
+): BpttForward<C> {
+  const [N, T] = x.shape;
+  const u = first.h.shape[1];
+  const X = toReversedStack(x);
+  // x(t)·W for t = 1..T: one (T·N, F)·(F, G) product; each step overwrites its block with its activations
+  const XW = matmul(X, params[k.inputKey]);
+  // the states h(s), c(s) for s = 0..T: h(s) in block T − s, so h(T) comes first and h(0) last
+  const H = new Tensor([(T + 1) * N, u]);
+  H.data.set(first.h.data, T * N * u);
+  const Cs = cell.hasCellState ? new Tensor([(T + 1) * N, u]) : null;
+  if (Cs) Cs.data.set((first.c as Tensor).data, T * N * u);
+  const state = (s: number): CellState => (Cs ? { h: stepRows(H, T - s, N), c: stepRows(Cs, T - s, N) } : { h: stepRows(H, T - s, N) });
+  const stack: C[] = new Array(T);
+  const ws = stepWorkspace(T, N);
+  for (let t = 0; t < T; t++, ws.t++) stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), ws);
+  return {
+    hs: fromReversedStack(H, N, T), cs: Cs ? fromReversedStack(Cs, N, T) : null, last: state(T), first, stack, ...shapes,
+    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u)) },
+  };
+}
+
+export interface SequenceBackward<P> {
+  grads: P;
+  dx: Tensor;
+  dhNext: Tensor | null;
+  dcNext: Tensor | null;
+  dLdhNorms: number[];
+}
+
+/** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
+export function bpttBackwardSequence<P extends CellParams, C>(
+  cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
+  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean },
+): SequenceBackward<P> {
+  const [N, T, u] = fwd.hs.shape;
+  const W = params[k.inputKey], G = W.shape[1];
+  const { dhs, dhT, dcT, truncate, initialStateGrad } = opts;
+  // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
+  const dZx = reusedTensor("dZx", [T * N, G]);
+  const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
+  const ws = stepWorkspace(T, N);
+  const dLdhNorms = new Array<number>(T).fill(0);
+  // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
+  let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
+  let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
+  let reachedStart = true;
+  for (let t = T - 1; t >= 0; t--) {
+    // ∂L/∂h(t) = from above at this step + carried back from step t+1
+    if (dhs) addFromAbove(dh, dhs, t);
+    dLdhNorms[t] = frobeniusNorm(dh);
+    const needPrev = t > 0 || initialStateGrad;
+    ws.t = t;
+    const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
+    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, T - 1 - t, N), stepRows(dZh, T - 1 - t, N), into, ws);
+    if (!needPrev) {
+      reachedStart = false;
+      break;
+    }
+    [dh, dhPrev] = [dhPrev, dh];
+    if (dc) [dc, dcPrev] = [dcPrev as Tensor, dc];
+    // truncation: the state entering a chunk is a constant of the truncated objective
+    if (truncate !== undefined && t > 0 && t % truncate === 0) {
+      dh.data.fill(0);
+      if (dc) dc.data.fill(0);
+    }
+  }
+
+  // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
+  const grads: CellParams = {};
+  for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
+  matmulAtB(seq.X, dZx, grads[k.inputKey]);
+  matmulAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
+  k.biasGrad(dZx, dZh, grads[k.biasKey]);
+  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F)
+  const dX = matmulABt(dZx, W);
+  return {
+    grads: grads as P,
+    dx: fromReversedStack(dX, N, T),
+    dhNext: reachedStart ? dh : null,
+    dcNext: reachedStart ? dc : null,
+    dLdhNorms,
+  };
+}

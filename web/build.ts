@@ -18,14 +18,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_OUT = resolve(ROOT, "dist/web/scratchnets.html");
 
 /**
- * lib/data.ts and lib/weights-file.ts read and write files with node:fs, inside
- * functions the page never calls. In the bundle, those Node modules become stubs
+ * lib/data.ts and lib/weights-file.ts read and write files with node:fs, and
+ * lib/threads.ts starts worker threads, inside functions the page never calls. In the bundle, those Node modules become stubs
  * whose functions throw, so the rest of each module runs unchanged.
  */
 const NODE_STUBS: Record<string, string[]> = {
   "node:fs": ["readFileSync", "writeFileSync", "existsSync", "mkdirSync", "statSync", "accessSync", "constants"],
   "node:zlib": ["gunzipSync"],
   "node:path": ["dirname", "basename", "resolve", "join"],
+  "node:worker_threads": ["Worker", "MessageChannel"],
 };
 
 const nodeStubs: Plugin = {

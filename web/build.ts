@@ -9,7 +9,7 @@
  * and inlined as base64 bytes (64 pixels 0..16 and the label per digit).
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { loadDigits } from "../chapters/_shared/datasets.ts";
@@ -18,20 +18,22 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_OUT = resolve(ROOT, "dist/web/scratchnets.html");
 
 /**
- * lib/data.ts and lib/weights-file.ts read and write files with node:fs, and
- * lib/threads.ts starts worker threads, inside functions the page never calls. In the bundle, those Node modules become stubs
+ * lib/data.ts and lib/weights-file.ts read and write files with node:fs, inside
+ * functions the page never calls. In the bundle, those Node modules become stubs
  * whose functions throw, so the rest of each module runs unchanged.
  */
 const NODE_STUBS: Record<string, string[]> = {
   "node:fs": ["readFileSync", "writeFileSync", "existsSync", "mkdirSync", "statSync", "accessSync", "constants"],
   "node:zlib": ["gunzipSync"],
   "node:path": ["dirname", "basename", "resolve", "join"],
-  "node:worker_threads": ["Worker", "MessageChannel"],
 };
 
 const nodeStubs: Plugin = {
   name: "node-stubs",
   setup(b) {
+    // lib/threads.ts starts Node worker threads for large products; the page computes on one thread.
+    b.onResolve({ filter: /^\.\/threads\.ts$/ }, (args) =>
+      args.importer.endsWith(join("lib", "matrix.ts")) ? { path: resolve(ROOT, "web/one-thread.ts") } : undefined);
     b.onResolve({ filter: /^node:/ }, (args) => {
       if (!(args.path in NODE_STUBS)) return { errors: [{ text: `${args.path} (imported by ${args.importer}) cannot run in the browser; the page must not import it` }] };
       return { path: args.path, namespace: "node-stub" };

@@ -44,8 +44,8 @@ function checkRate(who: string, lr: number): number {
 export class SGD implements Optimizer {
   readonly name = "SGD";
   learningRate: number;
-  readonly momentum: number;
   readonly nesterov: boolean;
+  private mu = 0;
   private readonly clip: ClipOptions;
   private readonly velocity = new Map<Param, Float64Array>();
 
@@ -53,8 +53,17 @@ export class SGD implements Optimizer {
     this.learningRate = checkRate("SGD", opts.learningRate ?? 0.01);
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new Error(`SGD: momentum must be in [0, 1], got ${this.momentum}`);
     this.clip = opts;
+  }
+
+  get momentum(): number {
+    return this.mu;
+  }
+
+  /** μ may change between updates (a momentum schedule); it must stay in [0, 1]. */
+  set momentum(mu: number) {
+    if (!(mu >= 0 && mu <= 1)) throw new Error(`SGD: momentum must be in [0, 1], got ${mu}`);
+    this.mu = mu;
   }
 
   apply(params: readonly Param[], grads: readonly Tensor[]): void {

@@ -42,6 +42,12 @@ export interface WayConfig {
   hfSteps: number;
   /** Evaluations of the test MSE along the way (for the curve). */
   evals: number;
+  /** The ESN's spectral radius (default HP.esn.rho). */
+  rho?: number;
+  /** HF's CG iteration cap (default HP.hf.maxCgIters). */
+  maxCgIters?: number;
+  /** The ESN's reservoir size (default UNITS.esn). */
+  esnUnits?: number;
 }
 
 export interface WayResult {
@@ -71,16 +77,16 @@ export function makeData(cfg: Pick<WayConfig, "task" | "T" | "nTrain" | "nTest" 
 // ---------------------------------------------------------------- hyperparameters (one place)
 
 /** Hidden units of the SimpleRNN ways and of the LSTM, and the ESN's reservoir. */
-export const UNITS = { rnn: 50, lstm: 32, esn: 400 };
+export const UNITS = { rnn: 32, lstm: 32, esn: 400 };
 export const BATCH = 50;
 export const HP = {
   lstm: { learningRate: 1e-2, clipnorm: 1 },
   /** ESN-style init for ways 3 and 4: spectral radius, input scaling, connections per unit. */
   esnInit: { rho: 1.1, inputScale: 0.1, connections: 15 },
   esn: { rho: 0.9, inputScale: 0.5, connections: 10, betas: [1e-8, 1e-6, 1e-4, 1e-2, 1] },
-  momentum: { learningRate: 0.01, maxMomentum: 0.99, clipnorm: 10 },
+  momentum: { learningRate: 0.05, maxMomentum: 0.99, clipnorm: 1, finalFraction: 0.25, finalMomentum: 0.9, finalLearningRate: 0.01, every: 100 },
   plain: { learningRate: 0.01, smallInitStd: 0.01 },
-  hf: { maxCgIters: 100, curvatureFraction: 0.25, structuralDamping: 0.3, initialDamping: 1 },
+  hf: { maxCgIters: 50, gradBatch: 1000, curvBatch: 100, structuralDamping: 0, initialDamping: 1 },
 };
 
 // ---------------------------------------------------------------- the networks
@@ -192,9 +198,9 @@ function trainLstm(name: WayName, cfg: WayConfig, data: { train: TaskData; test:
     `LSTM(${u}), forget-gate bias ${unitForgetBias ? 1 : 0}, Adam η = ${HP.lstm.learningRate}, clipnorm ${HP.lstm.clipnorm}, batch ${BATCH}`);
 }
 
-/** Sutskever et al. (2013)'s schedule: μ_t = min(1 − 2^(−1 − log2(⌊t/250⌋ + 1)), μ_max). */
-export function momentumSchedule(t: number, maxMomentum: number): number {
-  return Math.min(1 - 2 ** (-1 - Math.log2(Math.floor(t / 250) + 1)), maxMomentum);
+/** Sutskever et al. (2013)'s schedule: μ_t = min(1 − 2^(−1 − log2(⌊t/every⌋ + 1)), μ_max), with every = 250 in the paper. */
+export function momentumSchedule(t: number, maxMomentum: number, every = HP.momentum.every): number {
+  return Math.min(1 - 2 ** (-1 - Math.log2(Math.floor(t / every) + 1)), maxMomentum);
 }
 
 function trainSgd(name: WayName, cfg: WayConfig, data: { train: TaskData; test: TaskData }, init: "esn" | "small", momentum: boolean, progress: Progress): WayResult {
@@ -207,32 +213,40 @@ function trainSgd(name: WayName, cfg: WayConfig, data: { train: TaskData; test: 
     : new SGD({ learningRate: lr });
   const predict = (x: Tensor) => netForward(net, x).y;
   const run = miniBatchLoop(cfg, data, rng, (x, t, update) => {
-    if (momentum) opt.momentum = momentumSchedule(update, HP.momentum.maxMomentum);
+    // μ rises as scheduled; the last quarter of the updates runs at μ = 0.9 (Sutskever et al.'s fine-tuning phase)
+    if (momentum) {
+      const final = update >= (1 - HP.momentum.finalFraction) * cfg.updates;
+      opt.momentum = final ? HP.momentum.finalMomentum : momentumSchedule(update, HP.momentum.maxMomentum);
+      if (final) opt.learningRate = HP.momentum.finalLearningRate;
+    }
     const { grad } = netGradient(net, x, t);
     const g = vectorToNet(grad, net);
     opt.apply(params, NET_KEYS.map((k) => g[k]));
   }, predict, name, progress);
   const g = netGradient(net, data.test.x, data.test.y);
   const initText = init === "esn" ? `ESN init (sparse W_hh at ρ = ${HP.esnInit.rho}, ${HP.esnInit.connections} inputs/unit, W_hx ±${HP.esnInit.inputScale})` : `small init (all weights N(0, ${HP.plain.smallInitStd}²))`;
-  const optText = momentum ? `SGD η = ${lr}, Nesterov μ rising to ${HP.momentum.maxMomentum} (reached ${momentumSchedule(cfg.updates - 1, HP.momentum.maxMomentum).toFixed(3)}), clipnorm ${HP.momentum.clipnorm}` : `plain SGD η = ${lr}`;
+  const optText = momentum ? `SGD η = ${lr}, Nesterov μ rising to ${HP.momentum.maxMomentum} (reached ${momentumSchedule(Math.ceil((1 - HP.momentum.finalFraction) * cfg.updates) - 1, HP.momentum.maxMomentum).toFixed(3)}, then μ = ${HP.momentum.finalMomentum} and η = ${HP.momentum.finalLearningRate} for the last ${HP.momentum.finalFraction * 100}%), clipnorm ${HP.momentum.clipnorm}` : `plain SGD η = ${lr}`;
   return finish(name, cfg, predict(data.test.x), data.test, run, cfg.updates, null, g.dLdhNorms[0], `SimpleRNN(${u}), ${initText}, ${optText}, batch ${BATCH}`);
 }
 
 function trainHf(cfg: WayConfig, data: { train: TaskData; test: TaskData }, progress: Progress): WayResult {
   const spec = TASK_SPECS[cfg.task], rng = new Rng(cfg.seed), u = UNITS.rnn;
   const net = esnInitNet(spec.F, u, spec.K, rng);
-  const hf = new HessianFree({ maxCgIters: HP.hf.maxCgIters, structuralDamping: HP.hf.structuralDamping, initialDamping: HP.hf.initialDamping });
+  const maxCg = cfg.maxCgIters ?? HP.hf.maxCgIters;
+  const hf = new HessianFree({ maxCgIters: maxCg, structuralDamping: HP.hf.structuralDamping, initialDamping: HP.hf.initialDamping });
   const { train, test } = data;
-  const N = train.x.shape[0], nCurv = Math.max(1, Math.floor(N * HP.hf.curvatureFraction));
+  const N = train.x.shape[0], nGrad = Math.min(N, HP.hf.gradBatch), nCurv = Math.min(nGrad, HP.hf.curvBatch);
   const t0 = performance.now();
   const mseOf = () => scoreTask(netForward(net, test.x).y, test.y, spec.tolerance).mse;
   const curve: WayResult["curve"] = [{ seconds: 0, testMSE: mseOf() }];
   const every = Math.max(1, Math.floor(cfg.hfSteps / cfg.evals));
   for (let s = 0; s < cfg.hfSteps; s++) {
-    // the gradient on the whole training set, the curvature on a rotating quarter of it
-    const start = (s * nCurv) % N;
-    const idx = Int32Array.from({ length: nCurv }, (_, i) => (start + i) % N);
-    const info = hf.step(net, { x: train.x, t: train.y }, { x: takeRows(train.x, idx), t: takeRows(train.y, idx) });
+    // the gradient on a batch of nGrad sequences taken in turn from the training set, the curvature on its first nCurv
+    const start = (s * nGrad) % N;
+    const idx = Int32Array.from({ length: nGrad }, (_, i) => (start + i) % N);
+    const gx = takeRows(train.x, idx), gy = takeRows(train.y, idx);
+    const ci = idx.subarray(0, nCurv).map((_, i) => i);
+    const info = hf.step(net, { x: gx, t: gy }, { x: takeRows(gx, ci), t: takeRows(gy, ci) });
     if ((s + 1) % every === 0 || s === cfg.hfSteps - 1) {
       const seconds = (performance.now() - t0) / 1000, mse = mseOf();
       curve.push({ seconds, testMSE: mse });
@@ -242,13 +256,14 @@ function trainHf(cfg: WayConfig, data: { train: TaskData; test: TaskData }, prog
   const run = { curve, seconds: (performance.now() - t0) / 1000 };
   const g = netGradient(net, test.x, test.y);
   return finish("hessian-free", cfg, netForward(net, test.x).y, test, run, hf.cgIterationsTotal, cfg.hfSteps, g.dLdhNorms[0],
-    `SimpleRNN(${u}), ESN init, ${cfg.hfSteps} outer steps, ≤ ${HP.hf.maxCgIters} CG iterations each on ${nCurv} sequences, structural damping μ = ${HP.hf.structuralDamping}`);
+    `SimpleRNN(${u}), ESN init, ${cfg.hfSteps} outer steps, gradient on ${nGrad} sequences, ≤ ${maxCg} CG iterations each on ${nCurv} of them, structural damping μ = ${HP.hf.structuralDamping}`);
 }
 
 function trainEsn(cfg: WayConfig, data: { train: TaskData; test: TaskData }, progress: Progress): WayResult {
-  const spec = TASK_SPECS[cfg.task], rng = new Rng(cfg.seed), u = UNITS.esn;
+  const spec = TASK_SPECS[cfg.task], rng = new Rng(cfg.seed), u = cfg.esnUnits ?? UNITS.esn;
   const t0 = performance.now();
-  const res = makeReservoir(spec.F, u, { rho: HP.esn.rho, inputScale: HP.esn.inputScale, connections: HP.esn.connections, rng });
+  const rho = cfg.rho ?? HP.esn.rho;
+  const res = makeReservoir(spec.F, u, { rho, inputScale: HP.esn.inputScale, connections: HP.esn.connections, rng });
   progress(`esn: collecting ${data.train.x.shape[0]} states of a ${u}-unit reservoir`);
   const S = reservoirStates(res, data.train.x).last;
   // β chosen on the last fifth of the training set, then the readout refitted on all of it
@@ -269,7 +284,7 @@ function trainEsn(cfg: WayConfig, data: { train: TaskData; test: TaskData }, pro
   // before the fit the readout is zero, and so is every prediction
   const mse0 = scoreTask(new Tensor(data.test.y.shape), data.test.y, spec.tolerance).mse;
   return finish("esn", cfg, yTest, data.test, { curve: [{ seconds: 0, testMSE: mse0 }, { seconds, testMSE: scoreTask(yTest, data.test.y, spec.tolerance).mse }], seconds }, 1, null, g.dLdhNorms[0],
-    `reservoir of ${u} tanh units, ${HP.esn.connections} inputs/unit, ρ = ${HP.esn.rho}, W_hx ±${HP.esn.inputScale}, ridge β = ${beta} (chosen on a held-out fifth)`);
+    `reservoir of ${u} tanh units, ${HP.esn.connections} inputs/unit, ρ = ${rho}, W_hx ±${HP.esn.inputScale}, ridge β = ${beta} (chosen on a held-out fifth)`);
 }
 
 /** Trains one way (or ablation) on the task's data. */

@@ -3,8 +3,8 @@
  * weights are set, not learned, so that it writes a value when the write gate opens,
  * keeps it while keep = 1, and lets it out when the read gate opens.
  *
- * Inputs x(t) = (v(t), write(t), read(t)): v(t) ~ U(−1, 1) at every step (distractors
- * except at the write step), write = 1 at t_w only, read = 1 at t_r = t_w + held only.
+ * Inputs x(t) = (v(t), write(t), read(t)): v(t) ~ U(−1, 1) at every step (distractors),
+ * except the stored value v(t_w) = ±U(0.5, 0.9); write = 1 at t_w only, read = 1 at t_r = t_w + held only.
  * Weights (U = 0: the gates listen to the input only):
  *   write (input gate) i = σ(40·write − 20)    ≈ 1 at t_w, ≈ 2e-9 otherwise
  *   keep (forget gate) f = σ(30 − 60·write)    ≈ 1 − 1e-13, ≈ 0 at t_w (clears the old content)
@@ -61,7 +61,9 @@ export function memoryCellDemo(held: number, rng: Rng, sampleEvery = 25): Memory
   for (let t = 0; t < T; t++) x.data[t * 3] = rng.uniform(-1, 1);
   x.data[tWrite * 3 + 1] = 1;
   x.data[tRead * 3 + 2] = 1;
-  const stored = x.data[tWrite * 3];
+  // the value to store, away from 0 so that c(t) shows in a plot
+  const stored = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(0.5, 0.9);
+  x.data[tWrite * 3] = stored;
 
   const cell = lstmCell(), p = memoryCellParams();
   const fwd = bpttForward(cell, p, x);

@@ -109,7 +109,7 @@ runChapter({
   options: {
     task: { type: "string", choices: TASKS, default: "adding", help: "the adding problem or the temporal-order problem (Hochreiter & Schmidhuber 1997)" },
     T: { type: "integer", default: 30, min: 12, help: "sequence length; the adding problem needs T ≥ 12 (a mark among the first 10 steps and one among the first T/2 − 1), the temporal-order problem T ≥ 20" },
-    long: { type: "boolean", help: "4× the LSTM's updates (2,000), 3.3× the SGD ways' (10,000), 200 HF steps (for --T 50; up to 20 minutes)" },
+    long: { type: "boolean", help: "4× the LSTM's updates (2,000), 3.3× the SGD ways' (10,000), 200 HF steps, no ablations (for --T 50; about 20 minutes)" },
     sweep: { type: "boolean", help: `also run the five ways at T = ${SWEEP_T.join(", ")} (long: about T/30 times the default run each)` },
     way: { type: "string", choices: ["all", ...WAYS, ...ABLATIONS], default: "all", help: "run only this way (no ablations)" },
     rho: { type: "number", default: HP.esn.rho, help: "the ESN's spectral radius ρ > 0" },
@@ -180,7 +180,8 @@ runChapter({
     if (!opts.json) io.print(lineChart(echo.map((e) => e.d.map((v) => Math.log10(Math.max(v, 1e-300)))), { height, title: "log10 ‖h_a(t) − h_b(t)‖ against t", legend: echo.map((e) => `ρ = ${e.rho}`) }), "");
 
     // ------------------------------------------------------------ 3. the five ways
-    const names: WayName[] = opts.way === "all" ? [...WAYS, ...ABLATIONS] : [opts.way as WayName];
+    // --long leaves out the ablations: at T = 50 they would double a 20-minute run
+    const names: WayName[] = opts.way !== "all" ? [opts.way as WayName] : opts.long ? [...WAYS] : [...WAYS, ...ABLATIONS];
     const runAt = async (Tn: number, withAblations: boolean, offset: number): Promise<WayResult[]> => {
       const list = withAblations ? names : names.filter((n) => (WAYS as readonly string[]).includes(n));
       const tasks = tasksFor(list, task, Tn, b, seed, offset, { rho: opts.rho, maxCgIters: opts["cg-iters"] });

@@ -154,7 +154,7 @@ runChapter({
       "",
       table(["k", "‖∂L/∂c(t_r − k)‖ LSTM", "‖∂L/∂h(t_r − k)‖ SimpleRNN"], mc.carousel.filter((_, i) => i % 2 === 0 || i === mc.carousel.length - 1).map((c) => [c.k, fmt(c.lstmDc, 6), fmt(c.rnnDh, 3)])),
       "",
-      `Over ${held} steps the carousel keeps ${fmt(mc.cecGradRatio, 6)} of its gradient; the SimpleRNN keeps ${fmt(mc.rnnGradRatio, 3)} (10^${Math.log10(mc.rnnGradRatio).toFixed(0)}).`,
+      `Over ${held} steps the carousel keeps a fraction ${mc.cecGradRatio === 1 ? "1" : `1 − ${fmt(1 - mc.cecGradRatio, 2)}`} of its gradient; the SimpleRNN keeps ${fmt(mc.rnnGradRatio, 3)} (10^${Math.log10(mc.rnnGradRatio).toFixed(0)}).`,
       "",
     );
 

@@ -13,9 +13,9 @@
  * and the ablations: lstm with forget-gate bias 0, ESN init with plain SGD, small init with Nesterov.
  */
 import { Tensor, matmul, matmulAtB, matmulABt, colSums, takeRows } from "../../lib/matrix.ts";
-import { Rng, glorotUniform, orthogonal, normalTensor, uniformTensor } from "../../lib/random.ts";
-import { bpttForward, bpttBackward } from "../../lib/bptt.ts";
-import { type LstmParams, lstmCell } from "../../lib/lstm.ts";
+import { Rng, glorotUniform, orthogonal, normalTensor } from "../../lib/random.ts";
+import { bpttForward, bpttBackward, type BpttForward } from "../../lib/bptt.ts";
+import { type LstmParams, type LstmStepCache, lstmCell } from "../../lib/lstm.ts";
 import { Adam, SGD, type Optimizer } from "../../lib/optimizers.ts";
 import type { Param } from "../../lib/layer.ts";
 import { type RnnNet, NET_KEYS, netForward, netGradient, vectorToNet, HessianFree } from "../../lib/hessian-free.ts";
@@ -122,7 +122,7 @@ function lstmNet(F: number, u: number, K: number, unitForgetBias: boolean, rng: 
   return { p: { W: glorotUniform([F, 4 * u], rng), U: orthogonal([u, 4 * u], rng), b }, Wy: glorotUniform([u, K], rng), by: new Tensor([K]) };
 }
 
-function lstmPredict(net: LstmNet, x: Tensor): { y: Tensor; fwd: ReturnType<typeof bpttForward<LstmParams, any>> } {
+function lstmPredict(net: LstmNet, x: Tensor): { y: Tensor; fwd: BpttForward<LstmStepCache> } {
   const fwd = bpttForward(lstm, net.p, x);
   const y = matmul(fwd.last.h, net.Wy);
   const K = y.shape[1];

@@ -51,6 +51,7 @@ runChapter({
   quickHelp: "with --dataset mnist, 2,000 digits instead of 10,000 (the rest is already fast)",
   options: {
     dataset: { type: "string", choices: ["digits", "mnist"], default: "digits", help: "the lecture's 8×8 digits, or real 28×28 MNIST" },
+    load: { type: "string", path: "inFile", help: "weights of a trained network written by chapter 03's --save: draw its learned filters' feature maps too" },
   },
   run(opts, io) {
     const seed: number = opts.seed;
@@ -211,6 +212,22 @@ runChapter({
       drawFeatureMaps(pooledMaps, names.map((n) => `${n.split(" ")[0]} ${shapes[1][0]}×${shapes[1][1]}`)),
     );
 
+    // ------------------------------------------------------------ 5b. the filters of a trained network (--load)
+    let trainedFilters: number[] | null = null;
+    if (opts.load) {
+      model.loadWeights(opts.load);
+      const [Kt, bt] = model.getWeights();
+      const learned = activationForward("relu", conv2dForward(one, Kt, bt).out).out;
+      const F = Kt.shape[3];
+      trainedFilters = Array.from(Kt.data);
+      io.print(
+        "",
+        `== The same digit through the ${F} filters learned by chapter 03 (${opts.load}), bias and ReLU included`,
+        "",
+        drawFeatureMaps(learned, Array.from({ length: F }, (_, f) => `filter ${f + 1}`)),
+      );
+    }
+
     return {
       dataset,
       tinyImage: x.reshape([4, 4]).toArray(),
@@ -226,6 +243,7 @@ runChapter({
       totalParamsSamePadding: sameModel.countParams(),
       outputSize: { valid: windowAxis(H, 3, 1, "valid").out, same: windowAxis(H, 3, 1, "same").out },
       seed,
+      ...(trainedFilters ? { loadedKernel: trainedFilters } : {}),
     };
   },
 });

@@ -12,6 +12,7 @@
 import { runChapter } from "./_shared/cli.ts";
 import { lineChart, fmt } from "./_shared/plot.ts";
 import { shapeStr } from "../lib/matrix.ts";
+import type { Sequential } from "../lib/model.ts";
 import { createConvolutionalNeuralNetwork, mnistCount, prepareData, trainLectureCnn } from "./_shared/lecture-cnn.ts";
 
 runChapter({
@@ -26,6 +27,8 @@ runChapter({
     epochs: { type: "integer", default: 100, min: 1, help: "training epochs (the lecture's 100)" },
     dataset: { type: "string", choices: ["digits", "mnist"], default: "digits", help: "the lecture's 8×8 digits, or real 28×28 MNIST" },
     padding: { type: "string", choices: ["valid", "same"], default: "valid", help: "the Conv2D padding ('same' is what the lecture's code passes; see the note)" },
+    save: { type: "string", path: "outFile", help: "write the trained network's weights to this JSON file (chapter 02 --load draws its filters)" },
+    load: { type: "string", path: "inFile", help: "load weights written by --save and evaluate them instead of training" },
   },
   run(opts, io) {
     const seed: number = opts.seed;
@@ -59,12 +62,30 @@ runChapter({
       );
     }
 
+    if (opts.load) {
+      const loaded = createConvolutionalNeuralNetwork({ inputShape: data.inputShape, eta, lmbd: lambda, padding, seed });
+      loaded.loadWeights(opts.load);
+      const trainAccuracy = loaded.evaluate(data.xTrain, data.yTrain).accuracy ?? NaN;
+      const testAccuracy = loaded.evaluate(data.xTest, data.yTest).accuracy ?? NaN;
+      io.print(
+        `Loaded the weights from ${opts.load}; no training.`,
+        `Training accuracy: ${trainAccuracy.toFixed(4)}   (${nTrain} images)`,
+        `Test accuracy:     ${testAccuracy.toFixed(4)}   (${nTest} images)`,
+      );
+      return { totalParams: loaded.countParams(), trainAccuracy, testAccuracy, eta, lambda, epochs: 0, seed, loss: [], accuracy: [], diverged: false, dataset, padding, loaded: opts.load };
+    }
     io.print(`== Training: SGD(learning_rate = ${eta}), l2(λ = ${lambda}), ${epochs} epochs, batch size 100`, "");
+    const kept: { model: Sequential | null } = { model: null };
     const r = trainLectureCnn(data, {
       eta, lmbd: lambda, epochs, seed, padding,
+      onTrained: (m) => { kept.model = m; },
       onEpochEnd: (e, logs) => io.progress(`epoch ${e + 1}/${epochs}  loss ${fmt(logs.loss, 4)}  accuracy ${fmt(logs.accuracy, 4)}`),
     });
     io.progressDone();
+    if (opts.save && !r.diverged && kept.model) {
+      kept.model.saveWeights(opts.save);
+      io.print(`Saved the weights to ${opts.save}.`, "");
+    }
 
     io.print(
       lineChart(r.loss, { title: "Training loss per epoch (categorical cross-entropy + λΣw²)", height: 10, xLabel: `epoch 1 … ${r.epochsRun}` }),

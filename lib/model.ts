@@ -13,6 +13,7 @@ import { type Loss, getLoss } from "./losses.ts";
 import { activationForward } from "./activations.ts";
 import type { Optimizer } from "./optimizers.ts";
 import { type Layer, type Param, countParams } from "./layer.ts";
+import { type WeightedLayer, writeWeightsFile, readWeightsFile } from "./weights-file.ts";
 
 export interface CompileOptions {
   loss: string | Loss;
@@ -287,7 +288,7 @@ export class Sequential {
       for (const [k, v] of Object.entries(logs)) h[k].push(v);
       history.epoch.push(epoch);
       if (opts.verbose === 1) {
-        log(`Epoch ${epoch + 1}/${epochs} - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(" - ")}`);
+        log(`Epoch ${epoch + 1}/${epochs} - ${Object.entries(logs).map(([k, v]) => `${k}: ${kerasNumber(v)}`).join(" - ")}`);
       }
       opts.onEpochEnd?.(epoch, logs);
       if (history.stopped) {
@@ -350,6 +351,47 @@ export class Sequential {
     rows.push(line("="), `Total params: ${total}`, `Trainable params: ${total}`, "Non-trainable params: 0", line("_"));
     return rows.join("\n");
   }
+
+  /** Every layer's weights as copies, in Keras's order and layouts (per layer: kernel, recurrent_kernel, bias). */
+  getWeights(): Tensor[] {
+    return this.trainableParams().map((p) => new Tensor(p.value.shape, p.value.data.slice()));
+  }
+
+  /** Replaces every weight by a copy of `weights[i]`; the count and every shape must match getWeights(). */
+  setWeights(weights: readonly Tensor[]): void {
+    const params = this.trainableParams();
+    const owner = this.layers.flatMap((l) => l.params().map((p) => `${l.name}/${p.name}`));
+    if (weights.length !== params.length) {
+      throw new Error(`setWeights: got ${weights.length} arrays, the model has ${params.length} (${owner.join(", ")})`);
+    }
+    params.forEach((p, i) => {
+      const w = weights[i];
+      if (!(w instanceof Tensor) || w.rank !== p.value.rank || w.shape.some((d, j) => d !== p.value.shape[j])) {
+        throw new Error(`setWeights: array ${i + 1} (${owner[i]}) has shape ${w instanceof Tensor ? shapeStr(w.shape) : typeof w}, expected ${shapeStr(p.value.shape)}`);
+      }
+    });
+    params.forEach((p, i) => p.value.data.set(weights[i].data));
+  }
+
+  private weightedLayers(): WeightedLayer[] {
+    this.build();
+    return this.layers.map((l) => ({ name: l.name, className: l.className, weights: l.params().map((p) => ({ name: p.name, value: p.value })) }));
+  }
+
+  /** Writes every weight to a JSON file, exactly (lib/weights-file.ts). */
+  saveWeights(path: string): void {
+    writeWeightsFile(path, this.name, this.weightedLayers());
+  }
+
+  /** Reads weights written by saveWeights into this model; a file of another architecture fails naming the first layer that differs. */
+  loadWeights(path: string): void {
+    this.setWeights(readWeightsFile(path, this.weightedLayers()));
+  }
+}
+
+/** A logged value as Keras's progress bar prints it: 4 decimals, or 4 significant digits in exponent form below 1e-3. */
+export function kerasNumber(v: number): string {
+  return Math.abs(v) > 1e-3 ? v.toFixed(4) : v.toExponential(4);
 }
 
 /** How many rows of yPred have their largest entry where yTrue has its largest entry (categorical accuracy). */

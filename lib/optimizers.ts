@@ -1,7 +1,9 @@
 /**
  * Optimisers, one small class each, with Keras's defaults. `apply` updates
  * the parameters in place from their gradients; the optimiser's own state
- * (velocities, moment estimates) is keyed by parameter.
+ * (velocities, moment estimates) is keyed by the weight tensor itself, which
+ * stays the same across steps (a layer builds fresh Param records on every
+ * params() call).
  *
  * Optional clipping follows Keras's names: `clipvalue` clips every entry,
  * `globalClipnorm` rescales all gradients together (see clip.ts).
@@ -47,7 +49,7 @@ export class SGD implements Optimizer {
   readonly nesterov: boolean;
   private mu = 0;
   private readonly clip: ClipOptions;
-  private readonly velocity = new Map<Param, Float64Array>();
+  private readonly velocity = new WeakMap<Tensor, Float64Array>();
 
   constructor(opts: { learningRate?: number; momentum?: number; nesterov?: boolean } & ClipOptions = {}) {
     this.learningRate = checkRate("SGD", opts.learningRate ?? 0.01);
@@ -76,8 +78,8 @@ export class SGD implements Optimizer {
         for (let i = 0; i < w.length; i++) w[i] -= lr * g[i];
         return;
       }
-      let v = this.velocity.get(p);
-      if (!v) this.velocity.set(p, (v = new Float64Array(w.length)));
+      let v = this.velocity.get(p.value);
+      if (!v) this.velocity.set(p.value, (v = new Float64Array(w.length)));
       for (let i = 0; i < w.length; i++) {
         // v ← μ v − η g;  w ← w + v  (Nesterov: w ← w + μ v − η g)
         v[i] = mu * v[i] - lr * g[i];
@@ -94,7 +96,7 @@ export class RMSprop implements Optimizer {
   readonly rho: number;
   readonly epsilon: number;
   private readonly clip: ClipOptions;
-  private readonly meanSquare = new Map<Param, Float64Array>();
+  private readonly meanSquare = new WeakMap<Tensor, Float64Array>();
 
   constructor(opts: { learningRate?: number; rho?: number; epsilon?: number } & ClipOptions = {}) {
     this.learningRate = checkRate("RMSprop", opts.learningRate ?? 1e-3);
@@ -108,8 +110,8 @@ export class RMSprop implements Optimizer {
     const { learningRate: lr, rho, epsilon: eps } = this;
     params.forEach((p, k) => {
       const w = p.value.data, g = gs[k].data;
-      let v = this.meanSquare.get(p);
-      if (!v) this.meanSquare.set(p, (v = new Float64Array(w.length)));
+      let v = this.meanSquare.get(p.value);
+      if (!v) this.meanSquare.set(p.value, (v = new Float64Array(w.length)));
       for (let i = 0; i < w.length; i++) {
         // v ← ρ v + (1 − ρ) g²;  w ← w − η g / (√v + ε)
         v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
@@ -129,7 +131,7 @@ export class Adam implements Optimizer {
   /** The number of updates made so far (t in the bias corrections). */
   iterations = 0;
   private readonly clip: ClipOptions;
-  private readonly moments = new Map<Param, { m: Float64Array; v: Float64Array }>();
+  private readonly moments = new WeakMap<Tensor, { m: Float64Array; v: Float64Array }>();
 
   constructor(opts: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number } & ClipOptions = {}) {
     this.learningRate = checkRate("Adam", opts.learningRate ?? 1e-3);
@@ -147,8 +149,8 @@ export class Adam implements Optimizer {
     const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     params.forEach((p, k) => {
       const w = p.value.data, g = gs[k].data;
-      let s = this.moments.get(p);
-      if (!s) this.moments.set(p, (s = { m: new Float64Array(w.length), v: new Float64Array(w.length) }));
+      let s = this.moments.get(p.value);
+      if (!s) this.moments.set(p.value, (s = { m: new Float64Array(w.length), v: new Float64Array(w.length) }));
       const { m, v } = s;
       for (let i = 0; i < w.length; i++) {
         // m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;  w ← w − α_t m / (√v + ε)

@@ -5,6 +5,7 @@ import { Tensor, spectralRadius } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import { makeReservoir, reservoirWhh, reservoirSpectralRadius, reservoirStates, ridgeFit, fitEsn, esnPredict, echoStateDistance } from "../lib/esn.ts";
 import { randn } from "./_helpers.ts";
+import { solve, matMul, transposeMat } from "../lib/linalg.ts";
 
 test("the reservoir's W_hh has the asked spectral radius (against matrix.ts's dense spectralRadius)", () => {
   const res = makeReservoir(2, 60, { rho: 0.9, connections: 6, rng: new Rng(1) });
@@ -20,29 +21,14 @@ test("ρ ≤ 0 is an error that names ρ", () => {
   assert.throws(() => makeReservoir(1, 10, { rho: -1, rng: new Rng(1) }), /got -1/);
 });
 
-/** The normal equations solved by Gaussian elimination with partial pivoting, in the plainest form. */
+/** The normal equations (ΦᵀΦ + βD) W = ΦᵀY for Φ = [S, 1], built entry by entry and solved by linalg.ts's Gaussian elimination. */
 function normalEquations(S: Tensor, Y: Tensor, beta: number): number[][] {
-  const [M, D] = S.shape, K = Y.shape[1], D1 = D + 1;
-  const A: number[][] = Array.from({ length: D1 }, () => new Array(D1 + K).fill(0));
-  for (let m = 0; m < M; m++) {
-    const phi = [...S.data.subarray(m * D, (m + 1) * D), 1];
-    for (let i = 0; i < D1; i++) {
-      for (let j = 0; j < D1; j++) A[i][j] += phi[i] * phi[j];
-      for (let k = 0; k < K; k++) A[i][D1 + k] += phi[i] * Y.data[m * K + k];
-    }
-  }
+  const [M, D] = S.shape, K = Y.shape[1];
+  const Phi = Array.from({ length: M }, (_, m) => [...S.data.subarray(m * D, (m + 1) * D), 1]);
+  const Ym = Array.from({ length: M }, (_, m) => [...Y.data.subarray(m * K, (m + 1) * K)]);
+  const A = matMul(transposeMat(Phi), Phi);
   for (let i = 0; i < D; i++) A[i][i] += beta;
-  for (let c = 0; c < D1; c++) {
-    let p = c;
-    for (let r = c + 1; r < D1; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
-    [A[c], A[p]] = [A[p], A[c]];
-    for (let r = 0; r < D1; r++) {
-      if (r === c) continue;
-      const f = A[r][c] / A[c][c];
-      for (let j = c; j < D1 + K; j++) A[r][j] -= f * A[c][j];
-    }
-  }
-  return A.map((row, i) => row.slice(D1).map((v) => v / A[i][i]));
+  return solve(A, matMul(transposeMat(Phi), Ym));
 }
 
 test("the ESN readout equals the ridge normal-equation solution", () => {

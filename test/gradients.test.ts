@@ -69,19 +69,25 @@ function checkDense(xShape: number[]): void {
 test("Dense kernel on 2-D input (N, F): input, kernel, bias", () => checkDense([5, 3]));
 test("Dense kernel on 3-D input (N, T, F), per time step: input, kernel, bias", () => checkDense([2, 4, 3]));
 
-test("Dense layer with its activation: input, kernel and a random non-zero bias", () => {
+function checkDenseLayer(activation: "tanh" | "relu", perSample: number[]): void {
   const rng = new Rng(14);
-  const layer = new Dense(3, { activation: "tanh" });
-  layer.build([4], rng);
+  const layer = new Dense(3, { activation });
+  layer.build(perSample, rng);
   layer.bias!.data.set(randn([3], rng).data);
-  const x = randn([6, 4], rng), dOut = randn([6, 3], rng);
+  const x = randn([6, ...perSample], rng), dOut = randn([6, ...perSample.slice(0, -1), 3], rng);
+  // keep relu away from its kink at 0
+  const z = layer.forward(x, { training: true, linearOutput: true }).out;
+  assert.ok(z.data.every((v) => Math.abs(v) > 1e-4), "a pre-activation too close to 0 for a finite-difference check");
   const { cache } = layer.forward(x, { training: true });
   const { dX, grads } = layer.backward(dOut, cache);
   const f = () => weighted(layer.forward(x, { training: true }).out, dOut);
   assertGrad("dX", f, x, dX);
   assertGrad("dW", f, layer.kernel!, grads[0]);
   assertGrad("db", f, layer.bias!, grads[1]);
-});
+}
+
+test("Dense layer with its activation: input, kernel and a random non-zero bias", () => checkDenseLayer("tanh", [4]));
+test("Dense layer on a sequence batch (N, T, F), relu: input, kernel and bias", () => checkDenseLayer("relu", [4, 2]));
 
 test("l2 penalty: λΣw² and its gradient 2λw", () => {
   const rng = new Rng(15);

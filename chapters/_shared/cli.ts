@@ -86,7 +86,7 @@ export function checkPath(name: string, value: string, kind: "outFile" | "outDir
   // The nearest existing ancestor must be a writable directory.
   let probe = st ? full : dirname(full);
   while (!existsSync(probe)) probe = dirname(probe);
-  if (!statSync(probe).isDirectory()) throw new UsageError(`--${name}: cannot write '${value}': '${probe}' is not a directory`);
+  if (!st && !statSync(probe).isDirectory()) throw new UsageError(`--${name}: cannot write '${value}': '${probe}' is not a directory`);
   try { accessSync(st ? full : probe, constants.W_OK); } catch { throw new UsageError(`--${name}: cannot write '${value}': '${st ? full : probe}' is not writable`); }
 }
 

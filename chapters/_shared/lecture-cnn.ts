@@ -105,7 +105,7 @@ export function weightNorm(model: Sequential): number {
  */
 export function trainLectureCnn(
   data: Split & { inputShape: number[] },
-  o: { eta: number; lmbd: number; epochs: number; seed: number; batchSize?: number; padding?: Padding; onEpochEnd?: (epoch: number, logs: Record<string, number>) => void },
+  o: { eta: number; lmbd: number; epochs: number; seed: number; batchSize?: number; padding?: Padding; onEpochEnd?: (epoch: number, logs: Record<string, number>) => void; onTrained?: (model: Sequential) => void },
 ): RunResult {
   const t0 = performance.now();
   const model = createConvolutionalNeuralNetwork({ inputShape: data.inputShape, eta: o.eta, lmbd: o.lmbd, padding: o.padding, seed: o.seed });
@@ -124,6 +124,8 @@ export function trainLectureCnn(
       return `the weights ran away: ‖w‖ grew to ${growth.toPrecision(3)} times its initial value in epoch ${epoch}, step ${step}`;
     },
   });
+  // the trained network, for a caller that keeps it (chapter 03's --save); not part of the result, which crosses worker threads
+  o.onTrained?.(model);
   const loss = history.history.loss;
   return {
     loss,

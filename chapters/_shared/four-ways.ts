@@ -80,7 +80,7 @@ export function makeData(cfg: Pick<WayConfig, "task" | "T" | "nTrain" | "nTest" 
 export const UNITS = { rnn: 32, lstm: 32, esn: 400 };
 export const BATCH = 50;
 export const HP = {
-  lstm: { learningRate: 1e-2, clipnorm: 1 },
+  lstm: { learningRate: 3e-3, clipnorm: 1 },
   /** ESN-style init for ways 3 and 4: spectral radius, input scaling, connections per unit. */
   esnInit: { rho: 1.1, inputScale: 1, connections: 15 },
   esn: { rho: 0.9, inputScale: 0.5, connections: 10, betas: [1e-8, 1e-6, 1e-4, 1e-2, 1] },

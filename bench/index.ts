@@ -37,6 +37,7 @@ if (unknown.length > 0 || (onlyAt >= 0 && !only)) {
 const here = dirname(fileURLToPath(import.meta.url));
 const files = readdirSync(here).filter((f) => f.endsWith(".bench.ts")).sort();
 const results: Record<string, unknown> = {};
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const meta = { node: process.version, date: new Date().toISOString(), quick };
 
 for (const f of files) {
@@ -44,7 +45,9 @@ for (const f of files) {
   if (only && mod.key !== only) continue;
   if (!json) process.stdout.write(`\n== ${mod.key} (${f}) ==\n`);
   const r = await mod.run({ quick });
-  results[mod.key] = r.json;
+  // two files may share a key (e.g. "rnn"): their figures are merged under it
+  const prev = results[mod.key];
+  results[mod.key] = isRecord(prev) && isRecord(r.json) ? { ...prev, ...r.json } : r.json;
   if (!json) {
     const widths = r.table[0].map((_, j) => Math.max(...r.table.map((row) => (row[j] ?? "").length)));
     for (const row of r.table) process.stdout.write(row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ") + "\n");

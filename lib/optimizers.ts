@@ -71,8 +71,8 @@ export class SGD implements Optimizer {
   set learningRate(v: number) {
     this.lr = checkRate("SGD", v);
   }
-  readonly momentum: number;
   readonly nesterov: boolean;
+  private mu = 0;
   private readonly clip: ClipOptions;
   private readonly velocity = new WeakMap<Tensor, Float64Array>();
 
@@ -80,9 +80,17 @@ export class SGD implements Optimizer {
     this.learningRate = opts.learningRate ?? 0.01;
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
-    checkIn("SGD", "momentum", this.momentum, 0, 1, true);
     if (typeof this.nesterov !== "boolean") throw new Error(`SGD: nesterov must be true or false, got ${this.nesterov}`);
     this.clip = checkClip("SGD", opts);
+  }
+
+  get momentum(): number {
+    return this.mu;
+  }
+
+  /** μ may change between updates (a momentum schedule); it must stay in [0, 1]. */
+  set momentum(mu: number) {
+    this.mu = checkIn("SGD", "momentum", mu, 0, 1, true);
   }
 
   apply(params: readonly Param[], grads: readonly Tensor[]): void {

@@ -43,6 +43,9 @@ const LAYERS: Record<ModelName, string> = {
   standard: "the rnn network with sequences of length 1: y from x",
 };
 
+/** Every seed's trained weights are kept until the median is known: all five networks' weights in float64. */
+const SEED_BYTES = Object.values(KERAS_TOTALS).reduce((a, b) => a + b, 0) * 8;
+
 interface SeedRun {
   seed: number;
   mse: number;
@@ -83,7 +86,7 @@ runChapter({
   quickHelp: "10 epochs instead of 150 (the MSEs are then far from the lecture's)",
   options: {
     model: { type: "string", choices: [...MODEL_NAMES, "all"], default: "all", help: "which network(s) to train" },
-    seeds: { type: "integer", default: 1, min: 1, max: 100, help: "train every network K times (seeds N … N+K−1) and report the median, min and max MSE" },
+    seeds: { type: "integer", default: 1, min: 1, max: 100, memory: (k) => k * SEED_BYTES, help: "train every network K times (seeds N … N+K−1) and report the median, min and max MSE" },
     data: { type: "string", choices: ["table", "solve"], default: "table", help: "the lecture's 20 energies, or solve the CCD equations here (chapters/_shared/pairing-ccd.ts)" },
     coupling: { type: "number", min: -2, max: 2, help: "the pairing strength g for --data solve (default 0.5, the lecture's)" },
     epochs: { type: "integer", default: EPOCHS, min: 1, max: 100000, help: "training epochs (the lecture's 150)" },

@@ -22,7 +22,7 @@
  * Shapes: x (N, T, F), h(t) (N, u). Time steps are 1..T in comments (as in the
  * lecture) and 0..T−1 as array indices.
  */
-import { spectralNormLanczos } from "./lanczos.ts";
+import { spectralNormVector } from "./lanczos.ts";
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
 import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
@@ -447,17 +447,38 @@ export interface JacobianNorm {
 
 /**
  * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. The spectral norm
- * comes from Lanczos (lanczos.ts); `reference: true` uses power iteration (matrix.ts spectralNorm)
- * instead, which needs many more products when the two largest singular values are close.
+ * comes from Lanczos (lanczos.ts), started from the previous k's singular vector carried through
+ * the new factor: if P v = σ u, then (P·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near the new one.
+ * `reference: true` uses power iteration from a fixed vector (matrix.ts spectralNorm) instead,
+ * which needs many more products when the two largest singular values are close.
  */
 export function jacobianNorms(Js: Tensor[], t = Js.length, opts: { reference?: boolean } = {}): JacobianNorm[] {
   if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianNorms: t = ${t} is outside 0..${Js.length}`);
   const m = Js.length ? Js[0].shape[0] : 0;
   const out: JacobianNorm[] = new Array(t + 1);
   let P = identity(m);
+  let v: Float64Array | null = null;
   for (let k = t; k >= 0; k--) {
     if (k < t) P = matmul(P, Js[k]); // ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1) · J(k+1)
-    out[k] = { k, spectral: opts.reference ? spectralNorm(P) : spectralNormLanczos(P), frobenius: frobeniusNorm(P) };
+    if (opts.reference) {
+      out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
+      continue;
+    }
+    // the warm start Jᵀ v (J = Js[k], the factor just multiplied in)
+    const start: Float64Array | undefined = v && k < t ? transposeTimes(Js[k], v) : undefined;
+    const r = spectralNormVector(P, 1e-15, start);
+    v = r.v;
+    out[k] = { k, spectral: r.sigma, frobenius: frobeniusNorm(P) };
+  }
+  return out;
+}
+
+/** Jᵀ v for J (m, m), v (m). */
+function transposeTimes(J: Tensor, v: Float64Array): Float64Array {
+  const m = v.length, out = new Float64Array(m), d = J.data;
+  for (let r = 0; r < m; r++) {
+    const vr = v[r];
+    for (let c = 0; c < m; c++) out[c] += d[r * m + c] * vr;
   }
   return out;
 }

@@ -10,59 +10,83 @@
  * most n steps. The vectors are reorthogonalised in full (twice), so rounding
  * does not bring back directions already found.
  *
- * A is first scaled by a power of two (exact in floating point) so that AᵀA
- * neither overflows nor underflows; σ is scaled back at the end.
+ * A is scaled by a power of two (exact in floating point) so that AᵀA neither
+ * overflows nor underflows; σ is scaled back at the end.
  */
 import { Tensor, shapeStr } from "./matrix.ts";
 
-/** σ_max(A) for A (m, n); stops when θ_j changes by ≤ tol·θ_j, or the Krylov space is invariant. */
-export function spectralNormLanczos(A: Tensor, tol = 1e-15): number {
+/**
+ * σ_max(A) for A (m, n); stops when θ_j changes by ≤ tol·θ_j, or the Krylov space is invariant.
+ * `start` (n) is the first Lanczos vector (e.g. the previous matrix's singular vector, when
+ * neighbouring matrices are alike); any vector not orthogonal to the top singular vector gives the same σ.
+ */
+export function spectralNormLanczos(A: Tensor, tol = 1e-15, start?: Float64Array): number {
+  return spectralNormVector(A, tol, start).sigma;
+}
+
+/** spectralNormLanczos with the right singular vector v (unit length, an approximation for a warm start; null for A = 0). */
+export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array): { sigma: number; v: Float64Array | null } {
   if (A.rank !== 2) throw new Error(`spectralNormLanczos: A must be a matrix, got shape ${shapeStr(A.shape)}`);
   const [m, n] = A.shape;
-  if (A.size === 0) return 0;
+  if (start !== undefined && start.length !== n) throw new Error(`spectralNormLanczos: the start vector has ${start.length} entries, A has ${n} columns`);
+  if (A.size === 0) return { sigma: 0, v: null };
   const a = A.data;
   let big = 0;
   for (let i = 0; i < a.length; i++) big = Math.max(big, Math.abs(a[i]));
-  if (!Number.isFinite(big)) return big; // NaN or ∞ in A
-  if (big === 0) return 0;
-  // B = c·A with c = 2^(−e), so that B's largest entry is in [1, 2): exact
+  if (!Number.isFinite(big)) return { sigma: big, v: null }; // NaN or ∞ in A
+  if (big === 0) return { sigma: 0, v: null };
+  // c = 2^(−e) brings A's largest entry into [1, 2); multiplying by c (in two halves, each
+  // representable) is exact, so the vectors below are those of B = c·A without forming it
   const e = Math.floor(Math.log2(big));
   const c1 = 2 ** -Math.trunc(e / 2), c2 = 2 ** -(e - Math.trunc(e / 2));
-  const B = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) B[i] = a[i] * c1 * c2;
 
-  const Q = new Float64Array(n * n); // the Lanczos vectors q_1..q_j, one per row
+  const Q: Float64Array[] = []; // the Lanczos vectors q_1..q_j
   const alpha: number[] = [], beta: number[] = [];
-  const y = new Float64Array(m), w = new Float64Array(n);
-  // q_1: the same deterministic start as spectralNorm
+  const y = new Float64Array(m);
+  let w = new Float64Array(n);
+  // q_1: the given start, else the same deterministic start as spectralNorm
   let s = 0;
-  for (let k = 0; k < n; k++) s += (Q[k] = 1 + 0.1 * Math.sin(k + 1)) ** 2;
+  if (start) for (let k = 0; k < n; k++) s += (w[k] = start[k]) ** 2;
+  if (!(s > 0 && Number.isFinite(s))) {
+    s = 0;
+    for (let k = 0; k < n; k++) s += (w[k] = 1 + 0.1 * Math.sin(k + 1)) ** 2;
+  }
   s = Math.sqrt(s);
-  for (let k = 0; k < n; k++) Q[k] /= s;
+  for (let k = 0; k < n; k++) w[k] /= s;
   let theta = 0;
   for (let j = 0; j < n; j++) {
-    const qj = j * n; // q_j is Q[qj .. qj + n)
+    const q = w;
+    Q.push(q);
     // y = B q_j,  w = Bᵀ y = (BᵀB) q_j,  α_j = q_jᵀ BᵀB q_j = ‖y‖²
     let aj = 0;
     for (let i = 0; i < m; i++) {
-      let t = 0;
+      // four partial sums, so the additions need not wait for each other
+      let t0 = 0, t1 = 0, t2 = 0, t3 = 0, k = 0;
       const r = i * n;
-      for (let k = 0; k < n; k++) t += B[r + k] * Q[qj + k];
+      for (; k + 3 < n; k += 4) {
+        t0 += a[r + k] * q[k];
+        t1 += a[r + k + 1] * q[k + 1];
+        t2 += a[r + k + 2] * q[k + 2];
+        t3 += a[r + k + 3] * q[k + 3];
+      }
+      for (; k < n; k++) t0 += a[r + k] * q[k];
+      const t = (t0 + t1 + (t2 + t3)) * c1 * c2;
       y[i] = t;
       aj += t * t;
     }
-    w.fill(0);
+    w = new Float64Array(n);
     for (let i = 0; i < m; i++) {
       const t = y[i], r = i * n;
-      for (let k = 0; k < n; k++) w[k] += B[r + k] * t;
+      for (let k = 0; k < n; k++) w[k] += a[r + k] * t;
     }
+    for (let k = 0; k < n; k++) w[k] = w[k] * c1 * c2;
     alpha.push(aj);
     // w ⊥ q_1..q_j: the three-term recurrence w −= α_j q_j + β_{j−1} q_{j−1}, made exact by full reorthogonalisation (twice)
     for (let pass = 0; pass < 2; pass++) {
-      for (let qi = 0; qi <= qj; qi += n) {
+      for (const qi of Q) {
         let d = 0;
-        for (let k = 0; k < n; k++) d += Q[qi + k] * w[k];
-        for (let k = 0; k < n; k++) w[k] -= d * Q[qi + k];
+        for (let k = 0; k < n; k++) d += qi[k] * w[k];
+        for (let k = 0; k < n; k++) w[k] -= d * qi[k];
       }
     }
     let b = 0;
@@ -74,9 +98,27 @@ export function spectralNormLanczos(A: Tensor, tol = 1e-15): number {
     theta = next;
     if (done) break;
     beta.push(b);
-    for (let k = 0; k < n; k++) Q[qj + n + k] = w[k] / b;
+    for (let k = 0; k < n; k++) w[k] /= b;
   }
-  return Math.sqrt(theta) / c1 / c2;
+  return { sigma: Math.sqrt(theta) / c1 / c2, v: ritzVector(Q, alpha, beta, theta) };
+}
+
+/**
+ * The Ritz vector Σ_i s_i q_i for θ, with s the eigenvector of T_j, from (T_j − θI)s = 0 row by row:
+ * s_1 = 1, s_{i+1} = ((θ − α_i) s_i − β_{i−1} s_{i−1}) / β_i. Good enough for a warm start; null if it breaks down.
+ */
+function ritzVector(Q: Float64Array[], alpha: number[], beta: number[], theta: number): Float64Array | null {
+  const j = Q.length, n = Q[0].length;
+  const sv = [1];
+  for (let i = 0; i < j - 1; i++) sv.push(((theta - alpha[i]) * sv[i] - (i > 0 ? beta[i - 1] * sv[i - 1] : 0)) / beta[i]);
+  const v = new Float64Array(n);
+  for (let i = 0; i < j; i++) for (let k = 0; k < n; k++) v[k] += sv[i] * Q[i][k];
+  let nv = 0;
+  for (let k = 0; k < n; k++) nv += v[k] * v[k];
+  nv = Math.sqrt(nv);
+  if (!(nv > 0 && Number.isFinite(nv))) return null;
+  for (let k = 0; k < n; k++) v[k] /= nv;
+  return v;
 }
 
 /**

@@ -104,13 +104,33 @@ export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array)
 }
 
 /**
- * The Ritz vector Σ_i s_i q_i for θ, with s the eigenvector of T_j, from (T_j − θI)s = 0 row by row:
- * s_1 = 1, s_{i+1} = ((θ − α_i) s_i − β_{i−1} s_{i−1}) / β_i. Good enough for a warm start; null if it breaks down.
+ * The Ritz vector Σ_i s_i q_i for θ, with s the eigenvector of T_j for θ by inverse iteration:
+ * two solves of (μI − T_j) s' = s with μ just above θ, a positive definite tridiagonal system
+ * (so elimination without pivoting is stable). A warm start for the next matrix; null if it breaks down.
  */
 function ritzVector(Q: Float64Array[], alpha: number[], beta: number[], theta: number): Float64Array | null {
   const j = Q.length, n = Q[0].length;
-  const sv = [1];
-  for (let i = 0; i < j - 1; i++) sv.push(((theta - alpha[i]) * sv[i] - (i > 0 ? beta[i - 1] * sv[i - 1] : 0)) / beta[i]);
+  const mu = theta * (1 + 1e-12) + Number.MIN_VALUE;
+  let sv = new Array<number>(j).fill(1);
+  const d = new Array<number>(j);
+  for (let it = 0; it < 2; it++) {
+    const x = sv.slice();
+    // forward elimination: d_i = (μ − α_i) − β_{i−1}²/d_{i−1}
+    d[0] = mu - alpha[0];
+    for (let i = 1; i < j; i++) {
+      const l = -beta[i - 1] / d[i - 1];
+      d[i] = mu - alpha[i] + l * beta[i - 1];
+      x[i] -= l * x[i - 1];
+    }
+    // back substitution
+    x[j - 1] /= d[j - 1];
+    for (let i = j - 2; i >= 0; i--) x[i] = (x[i] + beta[i] * x[i + 1]) / d[i];
+    let nx = 0;
+    for (const xi of x) nx += xi * xi;
+    nx = Math.sqrt(nx);
+    if (!(nx > 0 && Number.isFinite(nx))) return null;
+    sv = x.map((xi) => xi / nx);
+  }
   const v = new Float64Array(n);
   for (let i = 0; i < j; i++) for (let k = 0; k < n; k++) v[k] += sv[i] * Q[i][k];
   let nv = 0;

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor, spectralNorm, matmul, matmulABt } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { spectralNormLanczos, largestEigenvalue } from "../lib/lanczos.ts";
+import { spectralNormLanczos, spectralNormVector, largestEigenvalue } from "../lib/lanczos.ts";
 import { randn, assertThrowsMatching } from "./_helpers.ts";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -50,6 +50,21 @@ test("scaled by 1e±200: the result scales with it (no over- or underflow of A�
   }
   assert.ok(Number.isNaN(spectralNormLanczos(new Tensor([2, 2], Float64Array.from([1, NaN, 0, 1])))));
   assertThrowsMatching(() => spectralNormLanczos(new Tensor([2, 2, 2])), /must be a matrix, got shape \(2, 2, 2\)/, "rank 3");
+});
+
+test("a start vector changes the route, not the result; its singular vector comes back as the warm start", () => {
+  const rng = new Rng(4);
+  const A = randn([12, 12], rng, 1);
+  const cold = spectralNormVector(A);
+  assert.ok(cold.v !== null && Math.abs(Math.hypot(...cold.v) - 1) < 1e-12);
+  const start = randn([12, 1], rng, 1).data;
+  assert.ok(rel(spectralNormLanczos(A, 1e-15, start), cold.sigma) <= 1e-13);
+  // ‖A v‖ = σ for the returned v
+  const Av = matmul(A, new Tensor([12, 1], cold.v!));
+  assert.ok(rel(Math.hypot(...Av.data), cold.sigma) <= 1e-10);
+  // a zero start falls back to the fixed one
+  assert.ok(rel(spectralNormLanczos(A, 1e-15, new Float64Array(12)), cold.sigma) <= 1e-13);
+  assertThrowsMatching(() => spectralNormLanczos(A, 1e-15, new Float64Array(5)), /start vector has 5 entries, A has 12 columns/, "start length");
 });
 
 test("largestEigenvalue of a tridiagonal matrix: known cases", () => {

@@ -22,6 +22,7 @@
  * Shapes: x (N, T, F), h(t) (N, u). Time steps are 1..T in comments (as in the
  * lecture) and 0..T−1 as array indices.
  */
+import { spectralNormVector } from "./lanczos.ts";
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
 import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
@@ -61,6 +62,11 @@ export interface Cell<P extends CellParams, C> {
   stepBackward(dState: CellState, cache: C, grads: P, needPrev?: boolean): { dx: Tensor; dPrev: CellState | null };
   /** The same step split for the sequence-level fast path (bptt-sequence.ts); a cell without it always runs step by step. */
   readonly sequence?: SequenceKernels<P, C>;
+  /**
+   * ∂h(t)/∂h(t−1) (u, u) of one row of the batch, in closed form from the step's cache: what
+   * stepJacobians otherwise gets from u backward passes (e.g. diag(σ_h'(z_h(t))) W_hh for the SimpleRNN).
+   */
+  stepJacobian?(cache: C, row: number): Tensor;
 }
 
 /**
@@ -372,10 +378,16 @@ function addInto(a: Tensor, b: Tensor): void {
  * J[t−1](j, k) = ∂h_j(t)/∂h_k(t−1), a (u, u) matrix; for the SimpleRNN it is
  * diag(σ_h'(z_h(t))) W_hh. For the LSTM the state is s = (h, c) and the Jacobian is
  * ∂s(t)/∂s(t−1), (2u, 2u), with h first.
+ *
+ * A cell with a closed form (`cell.stepJacobian`, the SimpleRNN's diag(σ_h'(z_h(t))) W_hh)
+ * gets it from the forward pass's caches instead: u² work per step instead of a
+ * forward and a backward step over u rows. `reference: true` takes the backward
+ * pass anyway (the tests compare the two).
  */
-export function stepJacobians<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, fwd: BpttForward<C>, sample = 0): Tensor[] {
+export function stepJacobians<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, fwd: BpttForward<C>, sample = 0, opts: { reference?: boolean } = {}): Tensor[] {
   const [N, T, u] = fwd.hs.shape;
   if (!(Number.isInteger(sample) && sample >= 0 && sample < N)) throw new Error(`stepJacobians: sample ${sample} is outside 0..${N - 1}`);
+  if (cell.stepJacobian && !opts.reference) return fwd.stack.map((cache) => (cell.stepJacobian as (c: C, row: number) => Tensor)(cache, sample));
   const F = x.shape[2];
   const m = cell.hasCellState ? 2 * u : u;
   // Unit vectors: e_j as ∂L/∂s(t), one per row.
@@ -433,15 +445,40 @@ export interface JacobianNorm {
   frobenius: number;
 }
 
-/** ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. */
-export function jacobianNorms(Js: Tensor[], t = Js.length): JacobianNorm[] {
+/**
+ * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. The spectral norm
+ * comes from Lanczos (lanczos.ts), started from the previous k's singular vector carried through
+ * the new factor: if P v = σ u, then (P·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near the new one.
+ * `reference: true` uses power iteration from a fixed vector (matrix.ts spectralNorm) instead,
+ * which needs many more products when the two largest singular values are close.
+ */
+export function jacobianNorms(Js: Tensor[], t = Js.length, opts: { reference?: boolean } = {}): JacobianNorm[] {
   if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianNorms: t = ${t} is outside 0..${Js.length}`);
   const m = Js.length ? Js[0].shape[0] : 0;
   const out: JacobianNorm[] = new Array(t + 1);
   let P = identity(m);
+  let v: Float64Array | null = null;
   for (let k = t; k >= 0; k--) {
     if (k < t) P = matmul(P, Js[k]); // ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1) · J(k+1)
-    out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
+    if (opts.reference) {
+      out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
+      continue;
+    }
+    // the warm start Jᵀ v (J = Js[k], the factor just multiplied in)
+    const start: Float64Array | undefined = v && k < t ? transposeTimes(Js[k], v) : undefined;
+    const r = spectralNormVector(P, 1e-15, start);
+    v = r.v;
+    out[k] = { k, spectral: r.sigma, frobenius: frobeniusNorm(P) };
+  }
+  return out;
+}
+
+/** Jᵀ v for J (m, m), v (m). */
+function transposeTimes(J: Tensor, v: Float64Array): Float64Array {
+  const m = v.length, out = new Float64Array(m), d = J.data;
+  for (let r = 0; r < m; r++) {
+    const vr = v[r];
+    for (let c = 0; c < m; c++) out[c] += d[r * m + c] * vr;
   }
   return out;
 }

@@ -151,5 +151,19 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       return { dx, dPrev: dhPrev ? { h: dhPrev } : null };
     },
     sequence: rnnSequenceKernels(activation),
+    stepJacobian(cache, row) {
+      // ∂h_j(t)/∂h_k(t−1) = σ_h'(z_j(t)) W_hh(j, k) = σ_h'(z_j(t)) Whh(k, j)
+      const [N, u] = cache.act.a.shape;
+      if (!(Number.isInteger(row) && row >= 0 && row < N)) throw new Error(`SimpleRNN(${u}) stepJacobian: row ${row} is outside 0..${N - 1}`);
+      const ones = new Tensor([N, u]);
+      ones.data.fill(1);
+      const dsigma = activationBackward(ones, cache.act).data; // σ_h'(z_h(t)), (N, u)
+      const J = new Tensor([u, u]), w = cache.p.Whh.data;
+      for (let j = 0; j < u; j++) {
+        const s = dsigma[row * u + j];
+        for (let k = 0; k < u; k++) J.data[j * u + k] = s * w[k * u + j];
+      }
+      return J;
+    },
   };
 }

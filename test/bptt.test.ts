@@ -6,7 +6,7 @@ import { Rng } from "../lib/random.ts";
 import { type RnnParams, simpleRnnCell, rnnStepForward } from "../lib/rnn.ts";
 import { type LstmParams, lstmCell } from "../lib/lstm.ts";
 import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms } from "../lib/bptt.ts";
-import { RHOS, gradientFlowSetup, gradientFlowRun } from "../chapters/_shared/bptt-experiment.ts";
+import { RHOS, gradientFlowSetup, gradientFlowRun, gradientFlowProblem } from "../chapters/_shared/bptt-experiment.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
 import { randn, assertThrowsMatching } from "./_helpers.ts";
 
@@ -181,6 +181,46 @@ test("∂h(t)/∂h(k) as a product of step Jacobians equals finite differences o
   assert.ok(Math.abs(norms[k].spectral - spectralNorm(P)) < 1e-12);
   assert.ok(Math.abs(norms[t].spectral - 1) < 1e-12, "∂h(t)/∂h(t) = I");
   assertThrowsMatching(() => jacobianProduct(Js, 4, 2), /0 ≤ k ≤ t ≤ T = 6/, "k > t");
+});
+
+test("stepJacobians: the SimpleRNN's closed form diag(σ_h'(z_h)) W_hh equals the backward passes (reference) for every activation and path", () => {
+  const rng = new Rng(11);
+  const p = rnnParams(2, 5, rng);
+  const x = randn([3, 7, 2], rng);
+  const h0 = randn([3, 5], rng);
+  for (const act of ["tanh", "linear", "relu", "sigmoid"] as const) {
+    const cell = simpleRnnCell(act);
+    for (const stepwise of [false, true]) {
+      const fwd = bpttForward(cell, p, x, { h0 }, { stepwise });
+      for (const sample of [0, 2]) {
+        const fast = stepJacobians(cell, p, x, fwd, sample);
+        const ref = stepJacobians(cell, p, x, fwd, sample, { reference: true });
+        assert.is(fast.length, 7);
+        for (let t = 0; t < 7; t++) {
+          assert.equal(fast[t].shape, [5, 5]);
+          for (let i = 0; i < 25; i++) assert.ok(Math.abs(fast[t].data[i] - ref[t].data[i]) <= 1e-12, `${act}, stepwise ${stepwise}, sample ${sample}, t ${t + 1}, entry ${i}`);
+        }
+      }
+    }
+  }
+  const fwd = bpttForward(simpleRnnCell("tanh"), p, x);
+  assertThrowsMatching(() => stepJacobians(simpleRnnCell("tanh"), p, x, fwd, 3), /sample 3 is outside 0\.\.2/, "sample out of range");
+});
+
+test("jacobianNorms: Lanczos equals power iteration (reference) within 1e-10 for chapter 05's T = 300, 64 units", () => {
+  const setup = gradientFlowSetup(2023, 300, 64);
+  for (const [act, rho] of [["tanh", 0.9], ["linear", 1.5]] as const) {
+    const { cell, params, fwd } = gradientFlowProblem(setup, act, rho);
+    const Js = stepJacobians(cell, params, setup.x, fwd);
+    const fast = jacobianNorms(Js, 300), ref = jacobianNorms(Js, 300, { reference: true });
+    let worst = 0;
+    for (let k = 0; k <= 300; k++) {
+      worst = Math.max(worst, Math.abs(fast[k].spectral - ref[k].spectral) / ref[k].spectral);
+      assert.is(fast[k].frobenius, ref[k].frobenius);
+    }
+    assert.ok(worst <= 1e-10, `${act}, ρ = ${rho}: relative difference ${worst}`);
+    assert.ok(ref[0].spectral !== ref[300].spectral, "the norms vary with k");
+  }
 });
 
 test("chapter 05: for the linear RNN the rate of ‖∂L/∂h(T−k)‖ fitted over k = 20..80 matches ρ within 5% for every ρ; tanh stays below ρ", () => {

@@ -4,8 +4,10 @@
  * On every change the page recomputes, on the main thread, with chapter 05's own
  * functions: gradientFlowSetup → gradientFlowProblem → bpttBackward, giving
  * ‖∂L/∂h(t)‖, the per-step contributions to ∂L/∂W_hh and the fitted rate.
- * ‖∂h(T)/∂h(k)‖₂ (a product of T Jacobians per point) comes from a worker and
- * is drawn when it arrives.
+ * ‖∂h(T)/∂h(k)‖₂ (a product of T Jacobians per point, with Lanczos for each norm)
+ * comes from a worker that lives as long as the page, in parallel with the main
+ * thread, and is drawn when it arrives. One request is computed at a time: a change
+ * made meanwhile waits, and replaces any request still waiting.
  */
 import type uPlot from "uplot";
 import { bpttBackward } from "../lib/bptt.ts";
@@ -19,6 +21,10 @@ export interface GradientData {
   dLdh: number[]; stepContributions: number[]; jacobianNorms: number[] | null;
   /** Milliseconds the worker took for ‖∂h(T)/∂h(k)‖₂ (null until it answers). */
   jacobianMs: number | null;
+  /** Milliseconds from the change to the third curve drawn: main thread, worker, messages and redraw (null until then). */
+  allCurvesMs: number | null;
+  /** Milliseconds from the change until the worker started on it (the main thread's work, waiting, the message). */
+  jacobianWaitMs: number | null;
   fittedRate: number; fitRange: [number, number]; normBefore: number; normAfter: number;
   /** Milliseconds for the recomputation on the main thread and for the redraw. */
   computeMs: number; drawMs: number;
@@ -40,6 +46,11 @@ export function gradientsPage(root: HTMLElement): void {
   let setup: GradientFlowSetup | null = null;
   let jacWorker: Worker | null = null;
   let jacId = 0;
+  let jacBusy = false;
+  /** A request for ‖∂h(T)/∂h(k)‖₂: its message, when the change happened, and the page's data once recompute has made it. */
+  interface JacRequest { msg: ToWorker; t0: number; data: GradientData | null }
+  let jacWaiting: JacRequest | null = null;
+  let jacInFlight: JacRequest | null = null;
   let pending = false;
 
   const status = el("p", { class: "status", id: "grad-status", role: "status" });
@@ -84,6 +95,8 @@ export function gradientsPage(root: HTMLElement): void {
     const t0 = performance.now();
     const s = seed.value(), n = T.value(), u = units.value(), a = act.value() as RnnActivation, r = rho.value();
     const c = clipBox.checked ? clipC.value() : null;
+    // the worker starts on ‖∂h(T)/∂h(k)‖₂ first, so it runs while this thread does the rest
+    const req = requestJacobians({ kind: "jacobians", id: ++jacId, seed: s, T: n, units: u, activation: a, rho: r }, t0);
     if (!setup || setup.T !== n || setup.units !== u || (setup as GradientFlowSetup & { seed?: number }).seed !== s) {
       setup = Object.assign(gradientFlowSetup(s, n, u), { seed: s });
     }
@@ -115,51 +128,72 @@ export function gradientsPage(root: HTMLElement): void {
 
     const data: GradientData = {
       seed: s, T: n, units: u, activation: a, rho: r, clip: c,
-      dLdh: b.dLdhNorms, stepContributions: b.stepGradNorms as number[], jacobianNorms: null, jacobianMs: null,
+      dLdh: b.dLdhNorms, stepContributions: b.stepGradNorms as number[], jacobianNorms: null, jacobianMs: null, allCurvesMs: null, jacobianWaitMs: null,
       fittedRate: fitted, fitRange: [kFrom, kTo], normBefore: b.gradNormBefore, normAfter: b.gradNormAfter,
       computeMs: t1 - t0, drawMs: t2 - t1,
     };
     window.scratchnets.gradients = data;
-    requestJacobians(data);
+    req.data = data;
     return data;
   }
 
-  function requestJacobians(d: GradientData): void {
-    // A newer request replaces an unfinished one: stop its worker.
-    jacWorker?.terminate();
-    const w = startWorker();
-    jacWorker = w;
-    const id = ++jacId;
-    w.onmessage = (e: MessageEvent<FromWorker>) => {
-      const m = e.data;
-      if (id !== jacId) return;
-      w.terminate();
-      jacWorker = null;
-      if (m.kind === "error") {
-        status.textContent += ` failed: ${m.message}`;
-        return;
-      }
-      if (m.kind !== "jacobians") return;
-      const n = m.spectral.length;
-      // x = T − k for k = T−1 … 0 … drawn from T − k = 0 (k = T) upward
-      const xs = Array.from({ length: n }, (_, i) => i);
-      const ys = xs.map((dk) => finiteOrNull(Math.log10(m.spectral[n - 1 - dk])));
-      chJac.setData([xs, ys] as uPlot.AlignedData);
-      d.jacobianNorms = m.spectral;
-      d.jacobianMs = m.ms;
-      status.textContent = status.textContent!.replace("‖∂h(T)/∂h(k)‖₂ computing…", `‖∂h(T)/∂h(k)‖₂ in ${m.ms.toFixed(0)} ms (worker)`);
-    };
-    const msg: ToWorker = { kind: "jacobians", id, seed: d.seed, T: d.T, units: d.units, activation: d.activation, rho: d.rho };
-    w.postMessage(msg);
+  function requestJacobians(msg: ToWorker, t0: number): JacRequest {
+    const req: JacRequest = { msg, t0, data: null };
+    if (jacBusy) jacWaiting = req; // replaces an older waiting request
+    else send(req);
+    return req;
+  }
+
+  function send(req: JacRequest): void {
+    if (!jacWorker) {
+      jacWorker = startWorker();
+      jacWorker.onmessage = (e: MessageEvent<FromWorker>) => answered(e.data);
+    }
+    jacBusy = true;
+    jacInFlight = req;
+    jacWorker.postMessage(req.msg);
+  }
+
+  function answered(m: FromWorker): void {
+    const current = jacInFlight;
+    jacBusy = false;
+    jacInFlight = null;
+    if (jacWaiting) {
+      const w = jacWaiting;
+      jacWaiting = null;
+      send(w);
+    }
+    if (m.kind === "error") {
+      status.textContent += ` failed: ${m.message}`;
+      return;
+    }
+    // an answer for settings that have changed since is not drawn
+    if (m.kind !== "jacobians" || m.id !== jacId || !current?.data) return;
+    const d = current.data;
+    const n = m.spectral.length;
+    // x = T − k for k = T−1 … 0 … drawn from T − k = 0 (k = T) upward
+    const xs = Array.from({ length: n }, (_, i) => i);
+    const ys = xs.map((dk) => finiteOrNull(Math.log10(m.spectral[n - 1 - dk])));
+    chJac.setData([xs, ys] as uPlot.AlignedData);
+    d.jacobianNorms = m.spectral;
+    d.jacobianMs = m.ms;
+    d.allCurvesMs = performance.now() - current.t0;
+    d.jacobianWaitMs = m.start - (performance.timeOrigin + current.t0);
+    status.textContent = status.textContent!.replace("‖∂h(T)/∂h(k)‖₂ computing…",
+      `‖∂h(T)/∂h(k)‖₂ in ${m.ms.toFixed(0)} ms (worker); all three curves ${d.allCurvesMs.toFixed(0)} ms after the change`);
   }
 
   window.scratchnets.setGradients = (o) => {
+    // the fields' set() calls schedule(): this call recomputes now, so no second recompute on the next frame
+    const wasPending = pending;
+    pending = true;
     if (o.rho !== undefined) rho.set(o.rho);
     if (o.T !== undefined) T.set(o.T);
     if (o.units !== undefined) units.set(o.units);
     if (o.seed !== undefined) seed.set(o.seed);
     if (o.activation !== undefined) act.select.value = o.activation;
     if (o.clip !== undefined) clipBox.checked = o.clip;
+    pending = wasPending;
     return recompute();
   };
   recompute();

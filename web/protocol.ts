@@ -11,7 +11,7 @@ export type ToWorker =
   | { kind: "extrap-train"; model: string; seed: number; epochs: number };
 
 export type FromWorker =
-  | { kind: "jacobians"; id: number; spectral: number[]; ms: number }
+  | { kind: "jacobians"; id: number; spectral: number[]; ms: number; start: number }
   | { kind: "epoch"; epoch: number; logs: Record<string, number> }
   | { kind: "cnn-done"; result: RunResult; confusion: number[]; filters: number[]; nTest: number }
   | { kind: "cnn-probs"; probs: number[] }

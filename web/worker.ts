@@ -31,7 +31,8 @@ function handle(m: ToWorker): void {
       const setup = gradientFlowSetup(m.seed, m.T, m.units);
       const { cell, params, fwd } = gradientFlowProblem(setup, m.activation, m.rho);
       const norms = jacobianNorms(stepJacobians(cell, params, setup.x, fwd), setup.T);
-      post({ kind: "jacobians", id: m.id, spectral: norms.slice(1).map((n) => n.spectral), ms: performance.now() - t0 });
+      // start: when the worker began, on the page's clock (performance.timeOrigin + now is shared by all threads)
+      post({ kind: "jacobians", id: m.id, spectral: norms.slice(1).map((n) => n.spectral), ms: performance.now() - t0, start: performance.timeOrigin + t0 });
       return;
     }
     case "cnn-train": {

@@ -45,7 +45,7 @@ interface Budget {
 function budgetFor(quick: boolean, long: boolean): Budget {
   if (quick) return { nTrain: 300, nTest: 200, lstmUpdates: 20, sgdUpdates: 40, hfSteps: 1, evals: 4, esnUnits: 100 };
   if (long) return { nTrain: 5000, nTest: 1000, lstmUpdates: 2000, sgdUpdates: 10000, hfSteps: 200, evals: 40, esnUnits: UNITS.esn };
-  return { nTrain: 5000, nTest: 1000, lstmUpdates: 1000, sgdUpdates: 3000, hfSteps: 60, evals: 20, esnUnits: UNITS.esn };
+  return { nTrain: 5000, nTest: 1000, lstmUpdates: 1000, sgdUpdates: 6000, hfSteps: 60, evals: 20, esnUnits: UNITS.esn };
 }
 
 /** Longest first, so that two threads finish close together. */

@@ -16,6 +16,7 @@
  */
 import { runChapter } from "./_shared/cli.ts";
 import { lineChart, table, fmt } from "./_shared/plot.ts";
+import { sineVerdict, mseStandardError } from "./_shared/rnn-verdicts.ts";
 import { sineWindows, lectureSineRnn, type SineWindows } from "./_shared/sine-data.ts";
 import { Rng } from "../lib/random.ts";
 import { frobeniusNorm, shapeStr } from "../lib/matrix.ts";
@@ -24,6 +25,8 @@ import { kerasNumber, type Sequential } from "../lib/model.ts";
 const STEP = 4, N = 1000, TP = 800;
 /** Var(2·U(0, 1)) = 4 · 1/12. */
 const NOISE_FLOOR = 1 / 3;
+/** The train MSE the lecture's Keras run printed. */
+const LECTURE_TRAIN_MSE = 0.351;
 
 interface SineRun {
   model: Sequential;
@@ -37,18 +40,17 @@ interface SineRun {
   seconds: number;
 }
 
-/** The MSE of the noise-free predictor sin(0.02 t) + 1 (the mean of x(t)) on the windows' targets. */
-function idealMSE(data: SineWindows, from: number, to: number): number {
+/** The squared errors of the noise-free predictor sin(0.02 t) + 1 (the mean of x(t)) on the windows' targets. */
+function idealSquaredErrors(data: SineWindows, from: number, to: number): number[] {
   const v = data.series.values;
   // Target i of a split [from, to) is x(from + i + step); the padded copies repeat the split's last value.
   const n = to - from;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
+  return Array.from({ length: n }, (_, i) => {
     const t = from + Math.min(i + STEP, n - 1);
-    s += (v[t] - (Math.sin(0.02 * t) + 1)) ** 2;
-  }
-  return s / n;
+    return (v[t] - (Math.sin(0.02 * t) + 1)) ** 2;
+  });
 }
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** The lecture's data and compiled network. The noise comes from the chapter's seed, the initial weights and shuffling from the model's. */
 function setup(seed: number, asSequence: boolean): { data: SineWindows; model: Sequential } {
@@ -142,13 +144,16 @@ runChapter({
       io.print(`Saved the weights to ${opts.save}.`, "");
     }
 
-    const idealTrain = idealMSE(main.data, 0, TP), idealTest = idealMSE(main.data, TP, N);
+    const idealTrainSq = idealSquaredErrors(main.data, 0, TP);
+    const idealTrain = mean(idealTrainSq), idealTest = mean(idealSquaredErrors(main.data, TP, N));
+    // how precisely 800 training targets measure an MSE: one standard error of the ideal predictor's mean squared error
+    const se = mseStandardError(idealTrainSq);
     io.print(
       table(["", "train MSE", "test MSE"], [
         ["the network", fmt(main.trainMSE, 4), fmt(main.testMSE, 4)],
         ["ideal predictor sin(0.02t) + 1", fmt(idealTrain, 4), fmt(idealTest, 4)],
         ["noise floor Var(2·U(0,1)) = 1/3", fmt(NOISE_FLOOR, 4), fmt(NOISE_FLOOR, 4)],
-        ["the lecture's Keras run (train only)", "0.351", "—"],
+        ["the lecture's Keras run (train only)", String(LECTURE_TRAIN_MSE), "—"],
       ]),
       "",
     );
@@ -162,7 +167,7 @@ runChapter({
       `next point is new, so no predictor can beat that floor on average. On this draw of the noise, the ideal`,
       `predictor (the true mean sin(0.02t) + 1) scores ${fmt(idealTrain, 4)} on the training targets; the network scores`,
       `${fmt(main.trainMSE, 4)}, ${ratio >= 1 ? `${fmt(ratio, 3)}× the ideal predictor's` : `${fmt(1 / ratio, 3)}× below the ideal predictor's: it has fitted some of the noise of these 800 points`}.`,
-      "The noise sets a floor under the MSE: a network near 1/3 has learnt about all there is to learn here.",
+      ...sineVerdict({ trainMSE: main.trainMSE, idealMSE: idealTrain, lectureMSE: LECTURE_TRAIN_MSE, se }),
       "",
     );
 
@@ -196,7 +201,10 @@ runChapter({
         "",
         main.whhGradNorm > 0
           ? "As 4 time steps of 1 feature, h(t) = relu(x(t)·W_hx + h(t−1)·W_hh + b_h) carries the window through the\n" +
-            "recurrence and W_hh gets a gradient. Both MSEs are bounded by the same noise floor: memory cannot predict noise."
+            "recurrence and W_hh gets a gradient. " +
+            (Math.min(main.trainMSE, lectureLayout.trainMSE) >= idealTrain - 3 * se
+              ? `Neither train MSE is below the ideal predictor's ${fmt(idealTrain, 4)} by more than 3 standard errors: memory cannot predict noise.`
+              : `One train MSE is more than 3 standard errors below the ideal predictor's ${fmt(idealTrain, 4)}: that network has fitted some of the noise.`)
           : "W_hh received no gradient even with 4 time steps (the relu units may all be dead).",
         "",
       );
@@ -210,6 +218,7 @@ runChapter({
       noiseFloor: NOISE_FLOOR,
       idealMSE: idealTrain,
       idealTestMSE: idealTest,
+      trainMSEStandardError: se,
       lossHistory: main.lossHistory,
       whhGradNorm: main.whhGradNorm,
       asSequence,

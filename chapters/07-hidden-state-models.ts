@@ -57,10 +57,14 @@ function tensorMSE(pred: Tensor, y: Tensor): number {
   return s / y.size;
 }
 
-/** Trains with a progress line per epoch. */
+/** Trains with a progress line per epoch, and per batch within it (a GRU epoch can take seconds). */
 function fitWithProgress(model: Sequential, x: Tensor, y: Tensor, epochs: number, batchSize: number, label: string, io: ChapterIO, onEpoch?: (e: number) => void): void {
+  const batches = Math.ceil(x.shape[0] / batchSize);
   const h = model.fit(x, y, {
     epochs, batchSize, verbose: 0, log: () => {},
+    onBatchEnd: (e, step, loss) => {
+      io.progress(`${label}: epoch ${e}/${epochs}, batch ${step}/${batches}  loss ${fmt(loss, 4)}`);
+    },
     onEpochEnd: (e, logs) => {
       io.progress(`${label}: epoch ${e + 1}/${epochs}  loss ${fmt(logs.loss, 4)}`);
       onEpoch?.(e);

@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { runChapter, type ChapterIO } from "./_shared/cli.ts";
 import { lineChart, table, fmt } from "./_shared/plot.ts";
+import { crossingSentence, initialSeedsSentence } from "./_shared/rnn-verdicts.ts";
 import { writeCsv } from "./_shared/csv.ts";
 import { Rng } from "../lib/random.ts";
 import * as D from "./_shared/rnn-dynamics.ts";
@@ -165,7 +166,6 @@ function partChaos(c: Ctx, gain: number) {
   const sw = D.lyapunovSweep(c.seed, { ...o, progress: (t) => io.progress(`chaos: ${t}`) });
   io.progressDone();
   const band = 0.01;
-  const nearZero = sw.gains.filter((_, i) => Math.abs(sw.lyapunov[i]) < band);
   const neg = sw.gains.filter((_, i) => sw.lyapunov[i] <= -band), pos = sw.gains.filter((_, i) => sw.lyapunov[i] >= band);
   const sepT = 200;
   const sepGains = [0.9, gain];
@@ -175,6 +175,7 @@ function partChaos(c: Ctx, gain: number) {
     const i = sw.gains.indexOf(g);
     return i >= 0 ? sw.lyapunov[i] : NaN;
   };
+  const lamText = (g: number, digits: number) => (sw.gains.includes(g) ? fmt(lamAt(g), digits) : "not in the sweep");
   io.print(
     "== 3. They can behave chaotically",
     `   Random tanh networks h(t) = tanh(g·W h(t−1)), N = ${o.N} units, W_ij ~ N(0, 1/N); ${o.networks} networks, each from h(0) ~ N(0, 1).`,
@@ -184,21 +185,21 @@ function partChaos(c: Ctx, gain: number) {
     table(["g", "λ_max (mean)", ...Array.from({ length: o.networks }, (_, k) => `network ${k + 1}`)], sw.gains.map((g, i) => [g, fmt(sw.lyapunov[i], 4), ...sw.perNetwork[i].map((v) => fmt(v, 3))])),
     chart(c, sw.lyapunov, { title: `λ_max (mean over ${o.networks} networks) at g = ${sw.gains.join(", ")}`, xLabel: "g →" }),
     `   λ_max ≤ −${band} (trajectories converge) at g = ${neg.join(", ") || "none"}; λ_max ≥ +${band} (nearby starts separate) at g = ${pos.join(", ") || "none"}.`,
-    nearZero.length
-      ? `   Near g = 1 there is no single crossing point: |λ_max| < ${band} at g = ${nearZero.join(", ")}; in a finite network λ_max stays close to 0 over that range.`
-      : `   No gain in the sweep has |λ_max| < ${band}: the crossing lies between the sampled gains.`,
+    crossingSentence(sw.gains, sw.lyapunov, band),
     ...sw.gains.flatMap((g, i) => {
       const flat = sw.perNetwork[i].map((v, k) => (Math.abs(v) < band ? k + 1 : 0)).filter((k) => k > 0);
       return sw.lyapunov[i] >= band && flat.length ? [`   Finite networks differ: at g = ${g} the mean is positive, but network ${flat.join(", ")} has |λ_max| < ${band}: no measurable chaos on its orbit.`] : [];
     }),
     "",
     `   Two starts 1e-8 apart (after ${o.discard} steps on the attractor), one network:`,
-    table(["g", "λ_max at this g (sweep)", `log10 distance at t = 0, 50, 100, ${sepT}`], seps.map((s, i) => [sepGains[i], fmt(lamAt(sepGains[i]), 4), [0, 50, 100, sepT].map((t) => Math.log10(Math.max(s[t], 1e-300)).toFixed(1)).join(", ")])),
+    table(["g", "λ_max at this g (sweep)", `log10 distance at t = 0, 50, 100, ${sepT}`], seps.map((s, i) => [sepGains[i], lamText(sepGains[i], 4), [0, 50, 100, sepT].map((t) => Math.log10(Math.max(s[t], 1e-300)).toFixed(1)).join(", ")])),
     chart(c, seps.map((s) => s.map((d) => Math.log10(Math.max(d, 1e-300)))), { title: `log10 ‖h'(t) − h(t)‖ against t = 0..${sepT} (log scale)`, legend: sepGains.map((g) => `g = ${g}`), xLabel: "t →" }),
     "",
     "   Back to chapter 05: the same Jacobian products carry BPTT's gradient. ‖∂L/∂h(T−k)‖ for a loss at T = 60:",
-    table(["g", "fitted growth of log ‖∂L/∂h(T−k)‖ per step", "λ_max (sweep)", "‖∂L/∂h(1)‖ / ‖∂L/∂h(T)‖"], grow.map((r, i) => [sepGains[i], fmt(r.ratePerStep, 3), fmt(lamAt(sepGains[i]), 3), fmt(Math.exp(r.logNorms[0] - r.logNorms[r.logNorms.length - 1]), 3)])),
-    grow[1].ratePerStep > 0
+    table(["g", "fitted growth of log ‖∂L/∂h(T−k)‖ per step", "λ_max (sweep)", "‖∂L/∂h(1)‖ / ‖∂L/∂h(T)‖"], grow.map((r, i) => [sepGains[i], fmt(r.ratePerStep, 3), lamText(sepGains[i], 3), fmt(Math.exp(r.logNorms[0] - r.logNorms[r.logNorms.length - 1]), 3)])),
+    !Number.isFinite(grow[1].ratePerStep)
+      ? `   At g = ${gain} the gradient underflows to 0 within ${grow[1].logNorms.length} steps back: no growth rate can be fitted.`
+      : grow[1].ratePerStep > 0
       ? `   At g = ${gain} the gradient grows by e^(${fmt(grow[1].ratePerStep, 3)}) per step back in time: in the chaotic regime long-horizon gradients explode, which is why they are hard to use there.`
       : `   At g = ${gain} the gradient does not grow going back in time (rate ${fmt(grow[1].ratePerStep, 3)}).`,
     "",
@@ -297,7 +298,7 @@ function partInitial(c: Ctx) {
     "   h(0) = 0; h(0) = 0.5 in every unit (the lecture's example); h(0) learned from a random guess, by BPTT down to ∂L/∂h(0).",
     table(["h(0)", "MSE on t = 1..5 (mean over seeds)", `MSE on t = 1..${INITIAL_TASK.T}`, "per seed, t = 1..5"], variants.map(([name]) => [name, fmt(summary[name].first5Loss, 3), fmt(summary[name].wholeLoss, 3), res[name].first5.map((v) => fmt(v, 2)).join(" ")])),
     `   The lowest mean loss on the first 5 steps: h(0) ${best}${best === "learned" ? ", as the lecture recommends" : " (not the learned one, with these seeds)"}. Seed by seed, the learned h(0) has`,
-    `   the lowest first-5-step loss in ${wins} of ${nSeeds} seed(s): training noise is as large as the effect of h(0) on a single run.`,
+    initialSeedsSentence(wins, nSeeds),
     `   Finite-difference check of ∂L/∂h(0) (learned h(0), seed ${c.seed}, after training; centred differences, h = 1e-5):`,
     `   relative error ${fmt(gc.relError, 2)} (max |∂L/∂h(0)| = ${fmt(Math.max(...gc.numeric.data.map(Math.abs)), 3)})${gc.relError < 1e-7 ? ", below 1e-7" : ", NOT below 1e-7"}.`,
     "",
@@ -364,7 +365,7 @@ runChapter({
   quickHelp: "a smaller chaos sweep (N = 100), fewer training updates, 1 seed per adder size, 1 seed per initial state",
   options: {
     part: { type: "string", default: "all", choices: PARTS, help: "which part to run" },
-    gain: { type: "number", default: 2, min: 0.01, help: "the gain g (positive, at least 0.01) of the separation and gradient-growth comparison in the chaos part" },
+    gain: { type: "number", default: 2, greaterThan: 0, max: 100, help: "the gain g (positive) of the separation and gradient-growth comparison in the chaos part" },
     bits: { type: "integer", default: 8, min: 2, max: 32, help: "the length of the numbers the adder trains on (at least 2)" },
     units: { type: "integer", default: 3, min: 1, max: 64, help: "hidden units of the adder (at least 1; its results are compared with 8)" },
     out: { type: "string", path: "outDir", help: "a folder to write the figures' data as CSV files" },

@@ -10,7 +10,7 @@ import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { Worker } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LIB_CASES } from "./fixtures/bad-lib-cases.ts";
@@ -67,6 +67,11 @@ interface ChapterCase {
 const scratch = mkdtempSync(join(tmpdir(), "scratchnets-bad-cli-"));
 const existingFile = join(scratch, "results.csv");
 writeFileSync(existingFile, "x\n");
+const notJson = join(scratch, "broken.weights.json");
+writeFileSync(notJson, "{oops");
+const emptyNet = join(scratch, "weights");
+mkdirSync(emptyNet);
+writeFileSync(join(emptyNet, "rnn.weights.json"), JSON.stringify({ format: "scratchnets-weights", layers: [] }));
 
 const CHAPTER_CASES: ChapterCase[] = [
   // hangs reported in the issue
@@ -119,6 +124,33 @@ const CHAPTER_CASES: ChapterCase[] = [
   { chapter: "02-convolution", args: ["--json=1"], code: 2, err: /--json takes no value, got '1'/ },
   { chapter: "02-convolution", args: ["--dataset"], code: 2, err: /--dataset needs a value \(digits, mnist\)/ },
   { chapter: "02-convolution", args: ["--dataset", "MNIST"], code: 2, err: /--dataset must be one of digits, mnist; got 'MNIST'/ },
+  // chapter 06: sizes, paths and a weights file that is not one
+  { chapter: "06-sine-rnn", args: ["--epochs", "1000000"], code: 2, err: /--epochs must be at most 100000, got 1000000/ },
+  { chapter: "06-sine-rnn", args: ["--save", "/proc/x.json"], code: 2, err: /--save: cannot write '\/proc\/x\.json': cannot create entries in '\/proc'/ },
+  { chapter: "06-sine-rnn", args: ["--load", join(scratch, "missing.json")], code: 2, err: /--load: no such file '.*missing\.json'/ },
+  { chapter: "06-sine-rnn", args: ["--load", notJson, "--json"], code: 1, err: /'.*broken\.weights\.json' is not JSON .*expected a weights file written by saveWeights/ },
+  // chapter 07
+  { chapter: "07-hidden-state-models", args: ["--part", "kalman"], code: 2, err: /--part must be one of .*lds.*; got 'kalman'/ },
+  { chapter: "07-hidden-state-models", args: ["--out", existingFile], code: 2, err: /--out: '.*results\.csv' exists and is not a directory; expected a directory to write into/ },
+  // chapter 08: the gain is positive (an exclusive bound) and bounded; sizes bounded
+  { chapter: "08-rnn-dynamics", args: ["--gain", "0"], code: 2, err: /--gain must be greater than 0, got 0/ },
+  { chapter: "08-rnn-dynamics", args: ["--gain", "1000"], code: 2, err: /--gain must be at most 100, got 1000/ },
+  { chapter: "08-rnn-dynamics", args: ["--bits", "64"], code: 2, err: /--bits must be at most 32, got 64/ },
+  { chapter: "08-rnn-dynamics", args: ["--units", "0"], code: 2, err: /--units must be at least 1, got 0/ },
+  // a tiny gain: the separation falls to 0 and the gradient underflows; it must finish with one JSON object
+  { chapter: "08-rnn-dynamics", args: ["--quick", "--part", "chaos", "--gain", "1e-300", "--json"], code: 0, json: true },
+  // chapter 09
+  { chapter: "09-four-ways", args: ["--T", "100000"], code: 2, err: /--T must be at most 1000, got 100000: it would need about [\d.]+ TB of memory/ },
+  { chapter: "09-four-ways", args: ["--T", "5"], code: 2, err: /--T must be at least 12, got 5/ },
+  { chapter: "09-four-ways", args: ["--rho", "0"], code: 2, err: /--rho must be greater than 0, got 0/ },
+  { chapter: "09-four-ways", args: ["--cg-iters", "5000"], code: 2, err: /--cg-iters must be at most 1000, got 5000/ },
+  { chapter: "09-four-ways", args: ["--task", "order", "--T", "15", "--json"], code: 1, err: /--T 15 is too short for the order problem: it needs T ≥ 20/ },
+  // chapter 10
+  { chapter: "10-extrapolation", args: ["--coupling", "3"], code: 2, err: /--coupling must be at most 2, got 3/ },
+  { chapter: "10-extrapolation", args: ["--seeds", "100000"], code: 2, err: /--seeds must be at most 100, got 100000: it would need about 1\.8 TB of memory/ },
+  { chapter: "10-extrapolation", args: ["--coupling", "0.7", "--json"], code: 1, err: /--coupling needs --data solve/ },
+  { chapter: "10-extrapolation", args: ["--load", emptyNet, "--model", "rnn", "--json"], code: 1, err: /rnn\.weights\.json' holds another network: it has 0 layers, the model's layer 1 \(simple_rnn/ },
+  { chapter: "10-extrapolation", args: ["--data", "solve", "--coupling", "0.9", "--model", "rnn", "--quick", "--json"], code: 1, err: /pairingCcd: the iteration diverged for X = \d+, g = 0\.9 .*try a smaller \|g\|/ },
 ];
 
 function spawnChapter(c: ChapterCase): Promise<{ code: number | null; out: string; err: string; timedOut: boolean }> {

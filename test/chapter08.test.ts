@@ -18,8 +18,9 @@ function run(...args: string[]) {
 test("bad options: unknown --part, --gain not positive, --bits < 2, --units < 1 exit 2 with one clear message", () => {
   for (const [args, pattern] of [
     [["--part", "dance"], /--part must be one of oscillate, attract, chaos, program, initial, layout, all; got 'dance'/],
-    [["--gain", "0"], /--gain must be at least/],
-    [["--gain", "-1"], /--gain must be at least/],
+    [["--gain", "0"], /--gain must be greater than 0, got 0/],
+    [["--gain", "-1"], /--gain must be greater than 0, got -1/],
+    [["--gain", "101"], /--gain must be at most 100, got 101/],
     [["--bits", "1"], /--bits must be at least 2, got 1/],
     [["--units", "0"], /--units must be at least 1, got 0/],
   ] as const) {

@@ -2,6 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "../chapters/_shared/cli.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/chapter.ts", import.meta.url));
 const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
@@ -80,6 +81,15 @@ test("seeds beyond 32 bits are refused rather than folded onto small ones", () =
   assert.is(r.code, 2);
   assert.match(r.err, /--seed must be at most 4294967295 \(seeds are whole numbers in \[0, 2\^32\)/);
   assert.is(run("--seed", "4294967295", "--json").code, 0);
+});
+
+test("greaterThan is an exclusive lower bound: the bound itself is refused, anything above it taken", () => {
+  const ch = { id: "gt", title: "", section: "", defaultSeed: 0, options: { gain: { type: "number" as const, default: 2, greaterThan: 0, max: 100, help: "a positive gain" } }, run: () => ({}) };
+  assert.throws(() => parseArgs(ch, ["--gain", "0"]), /--gain must be greater than 0, got 0/);
+  assert.throws(() => parseArgs(ch, ["--gain", "-0.5"]), /--gain must be greater than 0, got -0\.5/);
+  assert.throws(() => parseArgs(ch, ["--gain", "101"]), /--gain must be at most 100, got 101/);
+  const ok = parseArgs(ch, ["--gain", "1e-300"]);
+  assert.ok(ok !== "help" && ok.gain === 1e-300);
 });
 
 test.run();

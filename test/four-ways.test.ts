@@ -99,7 +99,8 @@ test("chapter 09: bad input gets one clear message and a non-zero exit, before a
     [["--task", "copy"], 2, /--task must be one of adding, order; got 'copy'/],
     [["--way", "gru"], 2, /--way must be one of all, lstm, hessian-free, esn, esn-init-momentum, plain-sgd/],
     [["--cg-iters", "0"], 2, /--cg-iters must be at least 1, got 0/],
-    [["--rho", "0"], 1, /--rho must be a positive spectral radius, got 0/],
+    [["--rho", "0"], 2, /--rho must be greater than 0, got 0/],
+    [["--T", "5000"], 2, /--T must be at most 1000, got 5000: it would need about [\d.]+ GB of memory/],
   ] as const) {
     const r = run(...args);
     assert.is(r.code, code, `${args.join(" ")}: ${r.err}`);

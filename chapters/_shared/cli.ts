@@ -17,7 +17,10 @@ export type OptionSpec =
       type: "number" | "integer";
       default?: number;
       help: string;
+      /** Inclusive lower bound. */
       min?: number;
+      /** Exclusive lower bound: the value must be greater than this (e.g. 0 for "positive"). */
+      greaterThan?: number;
       max?: number;
       /** Bytes of memory a value would need; quoted when the value is above `max`. */
       memory?: (value: number) => number;
@@ -90,7 +93,9 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
   return lines.join("\n");
 }
 
-function rangeText(spec: { min?: number; max?: number }): string {
+function rangeText(spec: { min?: number; greaterThan?: number; max?: number }): string {
+  if (spec.greaterThan !== undefined && spec.max !== undefined) return `; greater than ${spec.greaterThan}, at most ${spec.max}`;
+  if (spec.greaterThan !== undefined) return `; greater than ${spec.greaterThan}`;
   if (spec.min !== undefined && spec.max !== undefined) return `; ${spec.min} to ${spec.max}`;
   if (spec.min !== undefined) return `; at least ${spec.min}`;
   if (spec.max !== undefined) return `; at most ${spec.max}`;
@@ -182,6 +187,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
       if (!Number.isFinite(v)) throw new UsageError(`--${name} needs a ${spec.type === "integer" ? "whole number" : "number"}, got '${value}'`);
       if (spec.type === "integer" && !Number.isInteger(v)) throw new UsageError(`--${name} needs a whole number, got '${value}'`);
       if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, got ${v}`);
+      if (spec.greaterThan !== undefined && !(v > spec.greaterThan)) throw new UsageError(`--${name} must be greater than ${spec.greaterThan}, got ${v}`);
       if (spec.max !== undefined && v > spec.max) {
         const mem = spec.memory ? `: it would need about ${bytesText(spec.memory(v))} of memory` : "";
         const seedNote = name === "seed" ? " (seeds are whole numbers in [0, 2^32): the generator takes 32 bits, and larger seeds would repeat smaller ones)" : "";

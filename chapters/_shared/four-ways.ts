@@ -270,16 +270,19 @@ function trainEsn(cfg: WayConfig, data: { train: TaskData; test: TaskData }, pro
   const N = S.shape[0], nFit = Math.floor(0.8 * N);
   const fitIdx = Int32Array.from({ length: nFit }, (_, i) => i), valIdx = Int32Array.from({ length: N - nFit }, (_, i) => nFit + i);
   let beta = HP.esn.betas[0], bestVal = Infinity;
-  for (const b of HP.esn.betas) {
+  for (const [i, b] of HP.esn.betas.entries()) {
+    progress(`esn: ridge readout, β = ${b} (${i + 1}/${HP.esn.betas.length}) on ${nFit} states`);
     const W = ridgeFit(takeRows(S, fitIdx), takeRows(data.train.y, fitIdx), b);
     const v = scoreTask(readout(takeRows(S, valIdx), W), takeRows(data.train.y, valIdx), spec.tolerance).mse;
     if (v < bestVal) [bestVal, beta] = [v, b];
   }
+  progress(`esn: refitting the readout on all ${N} states with β = ${beta}; then the test states`);
   const W = ridgeFit(S, data.train.y, beta);
   const yTest = readout(reservoirStates(res, data.test.x).last, W);
   const seconds = (performance.now() - t0) / 1000;
   // ∂L/∂h(1) through the fixed reservoir, seen as a SimpleRNN with W_hh, W_hx and the fitted readout
   const net: RnnNet = { Whx: res.Win, Whh: reservoirWhh(res), bh: new Tensor([u]), Wy: new Tensor([u, spec.K], W.data.slice(0, u * spec.K)), by: new Tensor([spec.K], W.data.slice(u * spec.K)) };
+  progress(`esn: ∂L/∂h(1) through the reservoir on ${data.test.x.shape[0]} test sequences`);
   const g = netGradient(net, data.test.x, data.test.y);
   // before the fit the readout is zero, and so is every prediction
   const mse0 = scoreTask(new Tensor(data.test.y.shape), data.test.y, spec.tolerance).mse;

@@ -51,7 +51,7 @@ interface Budget {
 function budgetFor(quick: boolean, long: boolean): Budget {
   if (quick) return { nTrain: 300, nTest: 200, lstmUpdates: 20, sgdUpdates: 40, hfSteps: 1, evals: 4, esnUnits: 100 };
   if (long) return { nTrain: 5000, nTest: 1000, lstmUpdates: 2000, sgdUpdates: 10000, hfSteps: 200, evals: 40, esnUnits: UNITS.esn };
-  return { nTrain: 5000, nTest: 1000, lstmUpdates: 1000, sgdUpdates: 3000, hfSteps: 60, evals: 20, esnUnits: UNITS.esn };
+  return { nTrain: 5000, nTest: 1000, lstmUpdates: 1000, sgdUpdates: 6000, hfSteps: 60, evals: 20, esnUnits: UNITS.esn };
 }
 
 /** Longest first, so that two threads finish close together. */
@@ -115,7 +115,7 @@ runChapter({
   options: {
     task: { type: "string", choices: TASKS, default: "adding", help: "the adding problem or the temporal-order problem (Hochreiter & Schmidhuber 1997)" },
     T: { type: "integer", default: 30, min: 12, max: 1000, memory: tMemory, help: "sequence length; the adding problem needs T ≥ 12 (a mark among the first 10 steps and one among the first T/2 − 1), the temporal-order problem T ≥ 20" },
-    long: { type: "boolean", help: "2× the LSTM's updates (2,000), 3.3× the SGD ways' (10,000), 200 HF steps, no ablations (for --T 50; about 20 minutes)" },
+    long: { type: "boolean", help: "2× the LSTM's updates (2,000), 1.7× the SGD ways' (10,000), 200 HF steps, no ablations (for --T 50; about 20 minutes)" },
     sweep: { type: "boolean", help: `also run the five ways at T = ${SWEEP_T.join(", ")} (long: about T/30 times the default run each)` },
     way: { type: "string", choices: ["all", ...WAYS, ...ABLATIONS], default: "all", help: "run only this way (no ablations)" },
     rho: { type: "number", default: HP.esn.rho, greaterThan: 0, max: 10, help: "the ESN's spectral radius ρ > 0" },

@@ -84,7 +84,7 @@ export const HP = {
   /** ESN-style init for ways 3 and 4: spectral radius, input scaling, connections per unit. */
   esnInit: { rho: 1.1, inputScale: 1, connections: 15 },
   esn: { rho: 0.9, inputScale: 0.5, connections: 10, betas: [1e-8, 1e-6, 1e-4, 1e-2, 1] },
-  momentum: { learningRate: 0.05, maxMomentum: 0.99, clipnorm: 1, finalFraction: 0.25, finalMomentum: 0.9, finalLearningRate: 0.01, every: 75 },
+  momentum: { learningRate: 0.03, maxMomentum: 0.99, clipnorm: 1, finalFraction: 0.25, finalMomentum: 0.9, finalLearningRate: 0.005, every: 75 },
   plain: { learningRate: 0.01, smallInitStd: 0.01 },
   hf: { maxCgIters: 50, gradBatch: 1000, curvBatch: 100, structuralDamping: 0, initialDamping: 1 },
 };

@@ -1,5 +1,7 @@
 /** Small helpers shared by the tests (not a test file itself). */
 import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng, normalTensor } from "../lib/random.ts";
 import { numericalGradient, relError } from "../lib/gradcheck.ts";
@@ -44,4 +46,18 @@ export function assertThrowsMatching(fn: () => unknown, pattern: RegExp, what: s
     return;
   }
   assert.unreachable(`${what}: expected an error matching ${pattern}`);
+}
+
+/** The project's tsx, for tests that run a script as a user does. */
+export const TSX = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+
+/** The path of chapters/NAME.ts. */
+export function chapterPath(name: string): string {
+  return fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
+}
+
+/** Runs a TypeScript file with tsx, as a user would, and returns its exit status and output. */
+export function runScript(file: string, args: readonly string[], env?: NodeJS.ProcessEnv): { code: number | null; out: string; err: string } {
+  const r = spawnSync(TSX, [file, ...args], { encoding: "utf8", env: env ?? process.env });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }

@@ -1,18 +1,13 @@
 /** Chapter 07 as a user runs it: its --part choices, its JSON and its failure paths. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runScript, chapterPath } from "./_helpers.ts";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapter = fileURLToPath(new URL("../chapters/07-hidden-state-models.ts", import.meta.url));
-const run = (...args: string[]) => {
-  const r = spawnSync(tsx, [chapter, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const chapter = chapterPath("07-hidden-state-models");
+const run = (...args: string[]) => runScript(chapter, args);
 
 test("an unknown --part prints the choices and exits 2", () => {
   const r = run("--part", "kalman");

@@ -1,19 +1,14 @@
 /** Chapter 08 run as a user runs it: the --json shape, --out, and clear errors for bad options. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runScript, chapterPath } from "./_helpers.ts";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapter = fileURLToPath(new URL("../chapters/08-rnn-dynamics.ts", import.meta.url));
+const chapter = chapterPath("08-rnn-dynamics");
 
-function run(...args: string[]) {
-  const r = spawnSync(tsx, [chapter, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (...args: string[]) => runScript(chapter, args);
 
 test("bad options: unknown --part, --gain not positive, --bits < 2, --units < 1 exit 2 with one clear message", () => {
   for (const [args, pattern] of [

@@ -1,8 +1,7 @@
 /** Chapters 06 and 10: bad input gets one clear message and exit status 2 (usage) or 1 (run error). */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runScript, chapterPath } from "./_helpers.ts";
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,14 +9,9 @@ import { lectureSineRnn } from "../chapters/_shared/sine-data.ts";
 import { buildNetwork } from "../chapters/_shared/extrapolation.ts";
 import { checkPath } from "../chapters/_shared/cli.ts";
 
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapter = (name: string) => fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "scratchnets-ch-"));
 
-function run(name: string, ...args: string[]) {
-  const r = spawnSync(tsx, [chapter(name), ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (name: string, ...args: string[]) => runScript(chapterPath(name), args);
 
 function expectFailure(name: string, args: string[], code: number, pattern: RegExp): void {
   const r = run(name, ...args, "--json");

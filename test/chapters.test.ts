@@ -1,16 +1,10 @@
 /** The chapters' failure paths, run as a user runs them: one clear line on stderr and a non-zero exit. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runScript, chapterPath } from "./_helpers.ts";
 
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapter = (name: string) => fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
 
-function run(name: string, ...args: string[]) {
-  const r = spawnSync(tsx, [chapter(name), ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (name: string, ...args: string[]) => runScript(chapterPath(name), args);
 
 test("03: a run that diverges (η = 10) exits 1 with one line naming the divergence, and no JSON", () => {
   const r = run("03-cnn-digits", "--eta", "10", "--epochs", "1", "--json");
@@ -33,10 +27,10 @@ test("an unknown dataset or flag prints the usage and exits 2", () => {
 });
 
 test("05 piped (no terminal, no colour): every chart names six series with six glyphs, and draws each of them", () => {
-  const r = spawnSync(tsx, [chapter("05-bptt"), "--quick"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  assert.is(r.status, 0, r.stderr);
-  assert.not.match(r.stdout, /\x1b\[/, "no escape codes");
-  const lines = r.stdout.split("\n");
+  const r = runScript(chapterPath("05-bptt"), ["--quick"], { ...process.env, NO_COLOR: "1" });
+  assert.is(r.code, 0, r.err);
+  assert.not.match(r.out, /\x1b\[/, "no escape codes");
+  const lines = r.out.split("\n");
   const legends = lines.map((l, i) => [l, i] as const).filter(([l]) => /^\* ρ = 0\.5 {3}o ρ = 0\.9 {3}\+ ρ = 1 {3}x ρ = 1\.1 {3}# ρ = 1\.5 {3}@ ρ = 2/.test(l));
   assert.is(legends.length, 6, "six charts (three per activation), each with the full legend");
   for (const [, at] of legends) {

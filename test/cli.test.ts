@@ -1,16 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
+import { runScript } from "./_helpers.ts";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "../chapters/_shared/cli.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/chapter.ts", import.meta.url));
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
 
-function run(...args: string[]) {
-  const r = spawnSync(tsx, [fixture, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (...args: string[]) => runScript(fixture, args);
 
 test("--json prints exactly one JSON object on stdout, and the seed is honoured", () => {
   const a = run("--json", "--seed", "5", "--size=4");

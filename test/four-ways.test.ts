@@ -1,8 +1,7 @@
 /** Chapter 09's pieces: the long-range tasks, the hand-set memory cell and its carousel, the momentum schedule, and the chapter's bad-input paths. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runScript, chapterPath } from "./_helpers.ts";
 import { Rng } from "../lib/random.ts";
 import { Tensor } from "../lib/matrix.ts";
 import { addingProblem, temporalOrderProblem, scoreTask, ADDING_BASELINE_MSE } from "../chapters/_shared/long-range-tasks.ts";
@@ -86,12 +85,8 @@ test("the momentum schedule rises 0.5, 0.75, … towards its cap", () => {
   assert.is(momentumSchedule(1e6, 0.99, 250), 0.99);
 });
 
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapter = fileURLToPath(new URL("../chapters/09-four-ways.ts", import.meta.url));
-const run = (...args: string[]) => {
-  const r = spawnSync(tsx, [chapter, ...args], { encoding: "utf8" });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const chapter = chapterPath("09-four-ways");
+const run = (...args: string[]) => runScript(chapter, args);
 
 test("chapter 09: bad input gets one clear message and a non-zero exit, before any training", () => {
   for (const [args, code, pattern] of [

@@ -10,7 +10,7 @@
  * that names the operation and both shapes.
  */
 
-import { parallelProduct } from "./threads.ts";
+import { parallelProduct, tensorStorage } from "./threads.ts";
 
 export type Shape = readonly number[];
 
@@ -38,7 +38,8 @@ export class Tensor {
   constructor(shape: Shape, data?: Float64Array) {
     this.shape = [...shape];
     const n = sizeOf(shape);
-    if (data === undefined) data = new Float64Array(n);
+    // (shared memory for a large tensor while threads are on: threads.ts)
+    if (data === undefined) data = tensorStorage(n);
     else if (data.length !== n) {
       throw new Error(`Tensor: shape ${shapeStr(shape)} needs ${n} values, got ${data.length}`);
     }
@@ -350,7 +351,7 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
     const at = scratch(0, k * m), ct = scratch(1, n * m);
     const a = A.data, c = C.data;
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
-    axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
+    if (!parallelProduct("axpy", B.data, k, 1, at, m, 1, ct, n, k, m, false)) axpyKernel(B.data, k, 1, at, ct, n, k, m, false);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
   } else {
     // packing gathers Bᵀ into contiguous rows: k·n moves against m·k·n multiply-adds. Bᵀ(p, j) = B(j, p) sits at b[p + j·k].

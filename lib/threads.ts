@@ -2,17 +2,29 @@
  * An opt-in second core for the large matrix products.
  *
  * `setThreads(2)`, or the environment variable SCRATCHNETS_THREADS=2, lets
- * matmul, matmulAtB and matmulABt split a large product by rows of the output
- * between this thread and a helper (a worker thread). The helper runs the very
- * same kernels (`gemmPacked`, `axpyKernel`, sent to it as source), on copies of A and B in
- * memory both threads share (a SharedArrayBuffer), and writes its rows of C
- * there. Every entry of C is the same sum in the same order whichever thread
- * computes it, so the result is bit-identical to one thread.
+ * matmul, matmulAtB and matmulABt split a large product between this thread and
+ * a helper (a worker thread): by rows of the output, or, when the output has
+ * few rows (an RNN step: batch 32 × 512 gates), by bands of columns. The helper
+ * runs the very same kernels (`gemmPacked`, `axpyKernel`, sent to it as source),
+ * and every entry of C is the same sum in the same order whichever thread
+ * computes it and wherever the split falls, so the result is bit-identical to
+ * one thread.
  *
- * The products stay synchronous: this thread computes its rows, then waits
- * (Atomics.wait) for the helper's. A helper never keeps the process alive
- * (unref) and never hangs it: if it fails or does not answer within a time
- * limit, this thread computes the helper's rows itself and turns threading off.
+ * The helper reads A and B and writes C in memory both threads share (a
+ * SharedArrayBuffer). While threads are on, every tensor of at least
+ * SHARED_MIN_SIZE numbers is allocated in shared memory (`tensorStorage`), so
+ * the weights, the stacked states and the outputs of a model built after
+ * `setThreads(2)` are handed over without a copy; anything else (a weight made
+ * before, a small tensor) is copied into the helper's shared scratch for each
+ * product.
+ *
+ * The products stay synchronous: this thread computes its part, then waits for
+ * the helper's. Both sides spin briefly (SPIN_MS) before they sleep
+ * (Atomics.wait), because waking a sleeping thread costs tens of µs and an RNN
+ * asks for a product every fraction of a millisecond. A helper never keeps the
+ * process alive (unref) and never hangs it: if it fails or does not take up the
+ * work within a time limit, this thread computes the helper's part itself and
+ * turns threading off.
  *
  * The default is one thread: on a machine shared with other work a second
  * thread can be slower, and chapter 04's grid search runs whole models in
@@ -22,60 +34,102 @@ import { Worker, MessageChannel, type MessagePort } from "node:worker_threads";
 import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
- * A product is split only when it has at least this many multiply-adds (m·k·n) and 8 rows.
- * Where the threshold lies could not be measured here: on 27 Nov 2026 this 2-core machine ran at a
- * load of 8 (other engineers' jobs), and 2 threads were slower than 1 at every size tried, from
- * 1M to 134M multiply-adds (`npm run bench -- --only matmul2Threads` prints the table). The value
- * is a cost estimate instead: a split copies A and B (m·k + k·n numbers) and wakes a helper
- * (tens of µs), which a product of 2M multiply-adds (about 0.5 ms at 4 GFLOP/s, e.g. one LSTM(128)
- * step, 32·128·512) can pay for when the second core is free; smaller ones stay on one thread.
+ * A product is split only when it has at least this many multiply-adds (m·k·n).
+ * PLACEHOLDER: measured threshold goes here.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
 
-/** Control words: state, data generation, and the call's parameters (as float64, after 16 int32s). */
-const IDLE = 0, WORK = 1, DONE = 2, FAILED = 3, QUIT = 4;
+/** While threads are on, tensors of at least this many numbers (512 KB) live in shared memory (smaller ones are cheaper to copy than to allocate shared). */
+export const SHARED_MIN_SIZE = 1 << 16;
+
+/** How long a thread spins, checking the control word, before it sleeps. */
+const SPIN_MS = 0.5;
+
+/** Control words: ctl[0] the state, ctl[1] how many messages (buffers to add or drop) were posted to the helper. */
+const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
+/** The job's parameters, as float64 after the 16 control int32s. */
+const PARAMS = 20;
 
 interface Helper {
   worker: Worker;
   ctl: Int32Array;
   par: Float64Array;
   port: MessagePort;
-  /** The shared buffer A, B and C are copied into, and its generation (bumped when it grows). */
-  data: Float64Array;
-  generation: number;
+  /** Messages posted so far (mirrored in ctl[1]). */
+  posted: number;
+  /** The shared buffers the helper has been sent, by id. */
+  known: Set<number>;
+  /** Scratch the operands that are not in shared memory are copied into. */
+  scratch: Float64Array;
   broken: boolean;
 }
 
 let threads = 1;
 let helpers: Helper[] = [];
 
-/** How the helper runs: wait for work, run the kernel on the shared copies, say done (or failed). */
+/**
+ * The part of a product a thread computes: C (+)= A·B for `rows` rows and `w` columns, where
+ * A(i, p) = a[i·si + p·sp], B(p, j) = b[p·bs + j·bt] and C(i, j) = c[i·cs + j] (each array
+ * starting at the part's first row or column). The whole width (w = cs) goes straight to the
+ * kernel; a band of columns (packed kernel) is a product of width w in scratch, put in place after.
+ * Self-contained: the helper runs this very source.
+ */
+function productPart(
+  kernel: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number,
+  c: Float64Array, cs: number, rows: number, k: number, w: number, accumulate: boolean,
+  pack: Float64Array, tmp: { buf: Float64Array }, packed: typeof gemmPacked, axpy: typeof axpyKernel,
+): void {
+  if (kernel === 2 || rows === 0) return; // 2: an empty job (to time a round trip)
+  if (w === cs) {
+    if (kernel === 1) packed(a, si, sp, b, bs, bt, c, cs, k, 0, rows, accumulate, pack);
+    else axpy(a, si, sp, b, c, rows, k, cs, accumulate);
+    return;
+  }
+  if (tmp.buf.length < rows * w) tmp.buf = new Float64Array(rows * w);
+  const t = tmp.buf;
+  if (accumulate) for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) t[i * w + j] = c[i * cs + j];
+  packed(a, si, sp, b, bs, bt, t, w, k, 0, rows, accumulate, pack);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) c[i * cs + j] = t[i * w + j];
+}
+
+/** How the helper runs: spin, then sleep, until there is work; take it up; run its part on the shared arrays; say done (or failed). */
 function helperSource(): string {
+  // every function the kernels call, defined before its callers
+  const KERNELS = [axpyBlock, gemmPacked, axpyKernel];
   return `
 let ctl = null;
 try {
   const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-  const axpyBlock = ${axpyBlock.toString()};
-  const gemmPacked = ${gemmPacked.toString()};
-  const axpyKernel = ${axpyKernel.toString()};
-  ${rowsOf.toString()}
+  ${KERNELS.map((f) => `const ${f.name} = ${f.toString()};`).join("\n  ")}
+  ${productPart.toString()}
   ctl = new Int32Array(workerData.ctl, 0, 16);
-  const par = new Float64Array(workerData.ctl, 64, 16);
+  const par = new Float64Array(workerData.ctl, 64, ${PARAMS});
   const port = workerData.port;
   const pack = new Float64Array(${GEMM_KC * GEMM_NC});
-  let data = new Float64Array(0), generation = 0;
+  const tmp = { buf: new Float64Array(0) };
+  const buffers = new Map();
+  const view = (id, off, len) => buffers.get(id).subarray(off, off + len);
+  let received = 0;
   for (;;) {
-    Atomics.wait(ctl, 0, ${IDLE});
-    const state = Atomics.load(ctl, 0);
-    if (state === ${QUIT}) break;
-    if (state !== ${WORK}) continue;
-    if (ctl[1] !== generation) {
-      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) data = new Float64Array(m.message);
-      generation = ctl[1];
+    let s = Atomics.load(ctl, 0);
+    const t0 = performance.now();
+    for (let spins = 1; s !== ${WORK} && s !== ${QUIT}; spins++) {
+      if ((spins & 255) === 0 && performance.now() - t0 > ${SPIN_MS}) Atomics.wait(ctl, 0, s);
+      s = Atomics.load(ctl, 0);
     }
-    const [kernel, aOff, aLen, si, sp, bOff, bLen, bs, bt, cOff, cLen, n, k, r0, r1, acc] = par;
-    rowsOf(kernel === 1 ? "packed" : "axpy", data.subarray(aOff, aOff + aLen), si, sp, data.subarray(bOff, bOff + bLen), bs, bt,
-      data.subarray(cOff, cOff + cLen), n, k, r0, r1, acc === 1, pack, gemmPacked, axpyKernel);
+    if (s === ${QUIT}) break;
+    // take the job up, unless the main thread has taken it back meanwhile
+    if (Atomics.compareExchange(ctl, 0, ${WORK}, ${RUNNING}) !== ${WORK}) continue;
+    for (const posted = Atomics.load(ctl, 1); received < posted; ) {
+      const m = receiveMessageOnPort(port);
+      if (m === undefined) continue;
+      received++;
+      if (m.message.buffer) buffers.set(m.message.id, new Float64Array(m.message.buffer));
+      else buffers.delete(m.message.id);
+    }
+    const p = par;
+    if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2], p[3]), p[4], p[5], view(p[6], p[7], p[8]), p[9], p[10],
+      view(p[11], p[12], p[13]), p[14], p[15], p[16], p[17], p[18] === 1, pack, tmp, ${gemmPacked.name}, ${axpyKernel.name});
     Atomics.store(ctl, 0, ${DONE});
     Atomics.notify(ctl, 0);
   }
@@ -90,7 +144,7 @@ try {
 }
 
 function startHelper(): Helper {
-  const ctlBuf = new SharedArrayBuffer(64 + 16 * 8);
+  const ctlBuf = new SharedArrayBuffer(64 + PARAMS * 8);
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(helperSource(), {
     eval: true,
@@ -99,7 +153,10 @@ function startHelper(): Helper {
     workerData: { ctl: ctlBuf, port: port2 },
     transferList: [port2],
   });
-  const h: Helper = { worker, ctl: new Int32Array(ctlBuf, 0, 16), par: new Float64Array(ctlBuf, 64, 16), port: port1, data: new Float64Array(0), generation: 0, broken: false };
+  const h: Helper = {
+    worker, ctl: new Int32Array(ctlBuf, 0, 16), par: new Float64Array(ctlBuf, 64, PARAMS), port: port1,
+    posted: 0, known: new Set(), scratch: new Float64Array(0), broken: false,
+  };
   worker.unref();
   port1.unref();
   worker.on("error", () => (h.broken = true));
@@ -119,6 +176,7 @@ function stopHelpers(): void {
 /**
  * Use n threads (1 = this thread only, the default) for large matrix products.
  * The helpers start now (they take a moment to boot) and stay, idle, when n goes back down. Returns the previous setting.
+ * Tensors made from now on while n > 1 are shared with the helpers: build the model after this call.
  */
 export function setThreads(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`setThreads: n must be an integer from 1 to 16, got ${n}`);
@@ -131,7 +189,7 @@ export function setThreads(n: number): number {
 
 /** As many live helpers as threads − 1. */
 function startHelpers(): void {
-  helpers = helpers.filter((h) => !h.broken);
+  if (helpers.some((h) => h.broken)) helpers = helpers.filter((h) => !h.broken);
   while (helpers.length < threads - 1) helpers.push(startHelper());
 }
 
@@ -154,75 +212,166 @@ if (envThreads !== undefined && envThreads !== "") {
   else threads = n; // the helpers start with the first large product (matrix.ts is still loading here)
 }
 
-/** A shared buffer of at least `size` numbers for helper h, announced to it when it grows. */
-function ensureData(h: Helper, size: number): void {
-  if (h.data.length >= size) return;
-  const buf = new SharedArrayBuffer(Math.max(size, 2 * h.data.length) * 8);
-  h.data = new Float64Array(buf);
-  h.generation++;
-  h.port.postMessage(buf);
-  h.ctl[1] = h.generation;
+/** The storage of a new tensor of n numbers (matrix.ts's Tensor): shared memory while threads are on and n is large. */
+export function tensorStorage(n: number): Float64Array {
+  if (threads > 1 && n >= SHARED_MIN_SIZE) return new Float64Array(new SharedArrayBuffer(n * 8));
+  return new Float64Array(n);
 }
 
-/** Rows [r0, r1) of C (+)= A·B through one kernel (self-contained: the helper runs it too). */
-function rowsOf(
-  kernel: Kernel, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
-  n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
-  packed: typeof gemmPacked, axpy: typeof axpyKernel,
-): void {
-  if (kernel === "packed") packed(a, si, sp, b, bs, bt, c, n, k, r0, r1, accumulate, pack);
-  // the i-k-j loop on the rows' own stretch of A and C (B row-major)
-  else axpy(a.subarray(r0 * si), si, sp, b, c.subarray(r0 * n, r1 * n), r1 - r0, k, n, accumulate);
+// ---------------------------------------------------------------- shared buffers
+
+/** Each shared buffer handed to a helper has an id; when this thread's handle is collected, the helpers are told to drop theirs. */
+const bufferIds = new WeakMap<SharedArrayBuffer, number>();
+let nextBufferId = 1;
+const dropBuffer = new FinalizationRegistry<number>((id) => {
+  for (const h of helpers) if (h.known.delete(id)) post(h, { id });
+});
+
+function post(h: Helper, message: { id: number; buffer?: SharedArrayBuffer }): void {
+  h.port.postMessage(message);
+  Atomics.store(h.ctl, 1, ++h.posted);
 }
 
-/** How long this thread waits for a helper before doing its rows itself: generous, for a busy machine. */
+function bufferId(h: Helper, buf: SharedArrayBuffer): number {
+  let id = bufferIds.get(buf);
+  if (id === undefined) {
+    id = nextBufferId++;
+    bufferIds.set(buf, id);
+    dropBuffer.register(buf, id);
+  }
+  if (!h.known.has(id)) {
+    h.known.add(id);
+    post(h, { id, buffer: buf });
+  }
+  return id;
+}
+
+function isShared(x: Float64Array): boolean {
+  return x.buffer instanceof SharedArrayBuffer;
+}
+
+/** Where the helper finds a window [lo, lo + len) of x: in place if x is shared, else in its scratch at `at` (copied there if `copy`). */
+function place(h: Helper, x: Float64Array, lo: number, len: number, at: number, copy: boolean, into: Float64Array, p: number): void {
+  if (isShared(x)) {
+    into[p] = bufferId(h, x.buffer as SharedArrayBuffer);
+    into[p + 1] = x.byteOffset / 8 + lo;
+  } else {
+    into[p] = bufferId(h, h.scratch.buffer as SharedArrayBuffer);
+    into[p + 1] = at;
+    if (copy) h.scratch.set(x.subarray(lo, lo + len), at);
+  }
+  into[p + 2] = len;
+}
+
+/** A shared scratch of at least `size` numbers for helper h. */
+function ensureScratch(h: Helper, size: number): void {
+  if (h.scratch.length < size) h.scratch = new Float64Array(new SharedArrayBuffer(Math.max(size, 2 * h.scratch.length) * 8));
+}
+
+// ---------------------------------------------------------------- the split
+
+/** How long this thread waits for a helper to take up its part before doing it itself: generous, for a busy machine. */
 function timeLimitMs(work: number): number {
   return 10_000 + work / 1e5;
 }
 
-/**
- * C (+)= A·B split by rows over the helpers and this thread, for the products matrix.ts hands over.
- * Returns false (and does nothing) when the product is too small or no helper is available.
- */
+/** Spin, then sleep, while helper h's part is pending; give up after limitMs. Returns the state it ended in. */
+function waitFor(h: Helper, limitMs: number): number {
+  const t0 = performance.now();
+  let s = Atomics.load(h.ctl, 0);
+  for (let spins = 1; s === WORK || s === RUNNING; spins++) {
+    if ((spins & 255) === 0) {
+      const waited = performance.now() - t0;
+      if (waited > limitMs) break;
+      if (waited > SPIN_MS) Atomics.wait(h.ctl, 0, s, 20);
+    }
+    s = Atomics.load(h.ctl, 0);
+  }
+  return s;
+}
+
 export type Kernel = "packed" | "axpy";
 
+/** Split bounds over `parts`, multiples of 8 (the kernels' row and column blocks divide 8). */
+function splitBounds(extent: number, parts: number): number[] {
+  const bounds = [0];
+  for (let i = 1; i < parts; i++) bounds.push(Math.min(extent, 8 * Math.round((i * extent) / parts / 8)));
+  bounds.push(extent);
+  return bounds;
+}
+
+/**
+ * C (+)= A·B, C (m, n), split over the helpers and this thread, for the products matrix.ts hands over:
+ * A(i, p) = a[i·si + p·sp], B(p, j) = b[p·bs + j·bt], C(i, j) = c[i·n + j], p < k.
+ * Returns false (and does nothing) when the product is too small or threads are off.
+ */
 export function parallelProduct(
   kernel: Kernel, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
   m: number, k: number, n: number, accumulate: boolean,
 ): boolean {
   if (envProblem !== null) throw new Error(envProblem);
-  if (threads < 2 || m * k * n < PARALLEL_MIN_WORK || m < 8 || (kernel === "axpy" && bt !== 1)) return false;
+  if (threads < 2 || m * k * n < PARALLEL_MIN_WORK) return false;
+  if (kernel === "axpy" && (bt !== 1 || bs !== n)) return false;
   startHelpers();
-  const used = helpers.slice(0, threads - 1);
+  const used = helpers.length >= threads ? helpers.slice(0, threads - 1) : helpers;
   const parts = used.length + 1;
-  const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * m) / parts));
-  // hand each helper its rows [bounds[i + 1], bounds[i + 2]) with copies of A, B (and C's rows when accumulating)
-  const aLen = a.length, bLen = b.length, cLen = m * n;
-  used.forEach((h, i) => {
-    const r0 = bounds[i + 1], r1 = bounds[i + 2];
-    ensureData(h, aLen + bLen + cLen);
-    h.data.set(a, 0);
-    h.data.set(b, aLen);
-    if (accumulate) h.data.set(c.subarray(r0 * n, r1 * n), aLen + bLen + r0 * n);
-    h.par.set([kernel === "packed" ? 1 : 0, 0, aLen, si, sp, aLen, bLen, bs, bt, aLen + bLen, cLen, n, k, r0, r1, accumulate ? 1 : 0]);
+  // few rows: bands of columns (the packed kernel), so that each thread packs and reads only its band of B
+  const byColumns = kernel === "packed" && m < 32 * parts && n >= 16 * parts;
+  if (!byColumns && m < 8 * parts) return false;
+  const bounds = splitBounds(byColumns ? n : m, parts);
+  const kind = kernel === "packed" ? 1 : 0;
+  const pending: boolean[] = [];
+  for (let i = 0; i < used.length; i++) {
+    const h = used[i];
+    const lo = bounds[i + 1], hi = bounds[i + 2];
+    const [r0, r1, j0, j1] = byColumns ? [0, m, lo, hi] : [lo, hi, 0, n];
+    pending.push(hi > lo);
+    if (hi === lo) continue;
+    // the windows of A, B and C this part reads and writes
+    const aLo = r0 * si, aLen = (r1 - r0 - 1) * si + (k - 1) * sp + 1;
+    const bLo = j0 * bt, bLen = (k - 1) * bs + (j1 - j0 - 1) * bt + 1;
+    const cLo = r0 * n + j0, cLen = (r1 - r0 - 1) * n + (j1 - j0);
+    ensureScratch(h, (isShared(a) ? 0 : aLen) + (isShared(b) ? 0 : bLen) + (isShared(c) ? 0 : cLen));
+    const par = h.par;
+    let at = 0;
+    par[0] = kind;
+    place(h, a, aLo, aLen, at, true, par, 1);
+    if (!isShared(a)) at += aLen;
+    par[4] = si; par[5] = sp;
+    place(h, b, bLo, bLen, at, true, par, 6);
+    if (!isShared(b)) at += bLen;
+    par[9] = bs; par[10] = bt;
+    place(h, c, cLo, cLen, at, accumulate, par, 11);
+    par[14] = n; par[15] = r1 - r0; par[16] = k; par[17] = j1 - j0; par[18] = accumulate ? 1 : 0;
     Atomics.store(h.ctl, 0, WORK);
     Atomics.notify(h.ctl, 0);
-  });
-  rowsOf(kernel, a, si, sp, b, bs, bt, c, n, k, bounds[0], bounds[1], accumulate, mainPack(), gemmPacked, axpyKernel);
-  used.forEach((h, i) => {
-    const r0 = bounds[i + 1], r1 = bounds[i + 2];
+  }
+  // this thread's part: the first rows or columns
+  const [r0, r1, j0, j1] = byColumns ? [0, m, 0, bounds[1]] : [0, bounds[1], 0, n];
+  part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
+  for (let i = 0; i < used.length; i++) {
+    if (!pending[i]) continue;
+    const h = used[i];
+    const lo = bounds[i + 1], hi = bounds[i + 2];
+    const [r0, r1, j0, j1] = byColumns ? [0, m, lo, hi] : [lo, hi, 0, n];
     const limit = timeLimitMs(m * k * n);
-    const t0 = Date.now();
-    while (Atomics.load(h.ctl, 0) === WORK && Date.now() - t0 < limit) Atomics.wait(h.ctl, 0, WORK, 50);
-    if (Atomics.load(h.ctl, 0) === DONE) {
-      c.set(h.data.subarray(aLen + bLen + r0 * n, aLen + bLen + r1 * n), r0 * n);
+    let s = waitFor(h, limit);
+    if (s === WORK && Atomics.compareExchange(h.ctl, 0, WORK, IDLE) === WORK) s = IDLE; // never taken up: taken back
+    if (s === RUNNING) s = waitFor(h, limit); // taken up late: it is computing, let it finish
+    if (s === DONE) {
+      if (!isShared(c)) copyBack(h, c, n, r0, r1, j0, j1);
       Atomics.store(h.ctl, 0, IDLE);
-    } else {
-      // failed or silent: do its rows here, and stop using threads
-      h.broken = true;
-      rowsOf(kernel, a, si, sp, b, bs, bt, c, n, k, r0, r1, accumulate, mainPack(), gemmPacked, axpyKernel);
+      continue;
     }
-  });
+    // failed, silent, or still running: stop using threads; do its part here if that is safe
+    h.broken = true;
+    if (s === RUNNING || (s === FAILED && isShared(c) && accumulate)) {
+      stopHelpers();
+      threads = 1;
+      throw new Error("setThreads: the helper thread stopped in the middle of a product; the result is lost (threads are now off)");
+    }
+    part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
+  }
   if (used.some((h) => h.broken)) {
     stopHelpers();
     threads = 1;
@@ -230,8 +379,46 @@ export function parallelProduct(
   return true;
 }
 
-/** This thread's packing scratch for its share (made on first use: matrix.ts and this file import each other). */
+/** Rows [r0, r1) × columns [j0, j1) of C (m, n) copied back from helper h's scratch, where its window of C begins at par[12]. */
+function copyBack(h: Helper, c: Float64Array, n: number, r0: number, r1: number, j0: number, j1: number): void {
+  const at = h.par[12], w = j1 - j0, s = h.scratch;
+  if (w === n) c.set(s.subarray(at, at + (r1 - r0) * n), r0 * n);
+  else for (let i = r0; i < r1; i++) c.set(s.subarray(at + (i - r0) * n, at + (i - r0) * n + w), i * n + j0);
+}
+
+/** This thread's share: rows [r0, r1) × columns [j0, j1) of C through productPart. */
+function part(
+  kind: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  n: number, k: number, r0: number, r1: number, j0: number, j1: number, accumulate: boolean,
+): void {
+  if (r1 <= r0 || j1 <= j0) return;
+  productPart(kind, a.subarray(r0 * si), si, sp, b.subarray(j0 * bt), bs, bt, c.subarray(r0 * n + j0), n, r1 - r0, k, j1 - j0, accumulate,
+    mainPack(), mainTmp, gemmPacked, axpyKernel);
+}
+
+/** An empty job through every helper and back: the fixed cost of a split, for the benchmark. */
+export function helperRoundTrip(): void {
+  if (threads < 2) return;
+  startHelpers();
+  const used = helpers.slice(0, threads - 1);
+  for (const h of used) {
+    h.par[0] = 2;
+    Atomics.store(h.ctl, 0, WORK);
+    Atomics.notify(h.ctl, 0);
+  }
+  for (const h of used) {
+    if (waitFor(h, timeLimitMs(0)) === DONE) Atomics.store(h.ctl, 0, IDLE);
+    else h.broken = true;
+  }
+  if (used.some((h) => h.broken)) {
+    stopHelpers();
+    threads = 1;
+  }
+}
+
+/** This thread's packing scratch (made on first use: matrix.ts and this file import each other). */
 let mainPackBuf: Float64Array | null = null;
 function mainPack(): Float64Array {
   return (mainPackBuf ??= new Float64Array(GEMM_KC * GEMM_NC));
 }
+const mainTmp = { buf: new Float64Array(0) };

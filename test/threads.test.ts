@@ -1,9 +1,9 @@
-/** The opt-in second core (lib/threads.ts): bit-identical products, the failure path, the environment variable. */
+/** The opt-in second core (lib/threads.ts): bit-identical products (split by rows or by columns, shared or copied operands), the failure path, the environment variable, exit. */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive } from "../lib/matrix.ts";
-import { setThreads, getThreads, helperWorkers, PARALLEL_MIN_WORK } from "../lib/threads.ts";
+import { setThreads, getThreads, helperWorkers, helperRoundTrip, tensorStorage, PARALLEL_MIN_WORK, SHARED_MIN_SIZE } from "../lib/threads.ts";
 import { Rng } from "../lib/random.ts";
 import { randn, assertThrowsMatching, maxAbsDiff } from "./_helpers.ts";
 
@@ -26,6 +26,45 @@ test("products split over 2 threads are bit-identical to one thread (all three l
     one.forEach((c, i) => assert.ok(bitIdentical(c, two[i]), `${m}x${k}x${n} product ${i}: 2 threads differ from 1`));
     assert.ok(maxAbsDiff(two[0], matmulNaive(A, B)) < 1e-10);
   }
+  setThreads(1);
+});
+
+/** t's values in a plain (copied for each product) or a shared (handed over in place) buffer, as a view at an offset. */
+function stored(t: Tensor, shared: boolean): Tensor {
+  const pad = 3;
+  const data = shared ? new Float64Array(new SharedArrayBuffer((t.size + 2 * pad) * 8)) : new Float64Array(t.size + 2 * pad);
+  data.set(t.data, pad);
+  return new Tensor(t.shape, data.subarray(pad, pad + t.size));
+}
+
+test("split by columns (few rows), and A·Bᵀ with few rows, with shared, copied and mixed operands: bit-identical to one thread", () => {
+  const rng = new Rng(3);
+  // an LSTM(128) step with batch 32 (h·U, dz·Uᵀ), a small batch, and awkward sizes
+  for (const [m, k, n] of [[32, 128, 512], [16, 256, 512], [40, 300, 203], [7, 600, 517], [32, 512, 128]]) {
+    assert.ok(m * k * n >= PARALLEL_MIN_WORK, `${m}x${k}x${n} is large enough to be split`);
+    const A = randn([m, k], rng), B = randn([k, n], rng), Bt = randn([n, k], rng), C0 = randn([m, n], rng);
+    setThreads(1);
+    const one = [matmul(A, B), matmulABt(A, Bt), matmul(A, B, C0.clone(), true), matmulABt(A, Bt, C0.clone(), true)];
+    setThreads(2);
+    for (const [sa, sb, sc] of [[false, false, false], [true, true, true], [false, true, true], [true, false, false]]) {
+      const a = stored(A, sa), b = stored(B, sb), bt = stored(Bt, sb);
+      const two = [matmul(a, b, stored(new Tensor([m, n]), sc)), matmulABt(a, bt, stored(new Tensor([m, n]), sc)),
+        matmul(a, b, stored(C0, sc), true), matmulABt(a, bt, stored(C0, sc), true)];
+      one.forEach((c, i) => assert.ok(bitIdentical(c, two[i]), `${m}x${k}x${n} product ${i} (shared A ${sa}, B ${sb}, C ${sc}): 2 threads differ from 1`));
+    }
+    assert.is(getThreads(), 2, "the helper answered every product");
+  }
+  setThreads(1);
+});
+
+test("while threads are on, large new tensors live in shared memory; small ones and one-thread ones do not", () => {
+  setThreads(1);
+  assert.not.ok(tensorStorage(SHARED_MIN_SIZE).buffer instanceof SharedArrayBuffer);
+  setThreads(2);
+  assert.ok(new Tensor([SHARED_MIN_SIZE]).data.buffer instanceof SharedArrayBuffer);
+  assert.not.ok(new Tensor([SHARED_MIN_SIZE - 1]).data.buffer instanceof SharedArrayBuffer);
+  helperRoundTrip();
+  assert.is(getThreads(), 2, "an empty job went to the helper and back");
   setThreads(1);
 });
 
@@ -53,6 +92,18 @@ process.stdout.write([getThreads(), helperWorkers().length, C.data[0]].join(" ")
   const ok = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, SCRATCHNETS_THREADS: "2" }, encoding: "utf8", timeout: 30_000 });
   assert.is(ok.status, 0, ok.stderr);
   assert.is(ok.stdout.trim(), "2 1 300");
+  // a recurrent layer's forward and backward pass on 2 threads, bit-identical to 1 thread, and the process still exits
+  const lstm = `import { setThreads, getThreads } from "./lib/threads.ts"; import { LSTM } from "./lib/recurrent.ts"; import { Rng, normalTensor } from "./lib/random.ts";
+const run = (n) => { setThreads(n); const rng = new Rng(4); const l = new LSTM(128); l.build([20, 3], rng);
+  const x = normalTensor([32, 20, 3], 0, 1, rng), dOut = normalTensor([32, 128], 0, 1, rng);
+  const { out, cache } = l.forward(x, { training: true }); const g = l.backward(dOut, cache);
+  return [out.data, g.dX.data, ...g.grads.map((t) => t.data)]; };
+const one = run(1), two = run(2);
+const same = one.every((a, i) => a.length === two[i].length && a.every((v, j) => Object.is(v, two[i][j])));
+process.stdout.write([getThreads(), same].join(" "));`;
+  const rec = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", lstm], { encoding: "utf8", timeout: 60_000 });
+  assert.is(rec.status, 0, rec.stderr);
+  assert.is(rec.stdout.trim(), "2 true");
   const bad = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, SCRATCHNETS_THREADS: "two" }, encoding: "utf8", timeout: 30_000 });
   assert.is.not(bad.status, 0);
   assert.match(bad.stderr, /SCRATCHNETS_THREADS must be an integer from 1 to 16, got 'two'/);

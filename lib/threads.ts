@@ -38,6 +38,15 @@ import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts
  * PLACEHOLDER: measured threshold goes here.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
+let minWork = PARALLEL_MIN_WORK;
+
+/** Split products of at least `work` multiply-adds (PARALLEL_MIN_WORK by default): for the benchmark's table around the threshold. Returns the previous value. */
+export function setParallelMinWork(work: number): number {
+  if (!(work >= 0)) throw new Error(`setParallelMinWork: work must be a number ≥ 0, got ${work}`);
+  const before = minWork;
+  minWork = work;
+  return before;
+}
 
 /** While threads are on, tensors of at least this many numbers (512 KB) live in shared memory (smaller ones are cheaper to copy than to allocate shared). */
 export const SHARED_MIN_SIZE = 1 << 16;
@@ -310,7 +319,7 @@ export function parallelProduct(
   m: number, k: number, n: number, accumulate: boolean,
 ): boolean {
   if (envProblem !== null) throw new Error(envProblem);
-  if (threads < 2 || m * k * n < PARALLEL_MIN_WORK) return false;
+  if (threads < 2 || m * k * n < minWork) return false;
   if (kernel === "axpy" && (bt !== 1 || bs !== n)) return false;
   startHelpers();
   const used = helpers.length >= threads ? helpers.slice(0, threads - 1) : helpers;
@@ -338,9 +347,18 @@ export function parallelProduct(
     place(h, a, aLo, aLen, at, true, par, 1);
     if (!isShared(a)) at += aLen;
     par[4] = si; par[5] = sp;
-    place(h, b, bLo, bLen, at, true, par, 6);
-    if (!isShared(b)) at += bLen;
     par[9] = bs; par[10] = bt;
+    if (!isShared(b) && bt === 1 && j1 - j0 < bs) {
+      // a band of B's columns, copied as a compact (k, w) matrix: half of B for 2 threads, not nearly all of it
+      const w = j1 - j0;
+      for (let p = 0; p < k; p++) h.scratch.set(b.subarray(p * bs + j0, p * bs + j1), at + p * w);
+      place(h, h.scratch, at, k * w, 0, false, par, 6);
+      par[9] = w;
+      at += k * w;
+    } else {
+      place(h, b, bLo, bLen, at, true, par, 6);
+      if (!isShared(b)) at += bLen;
+    }
     place(h, c, cLo, cLen, at, accumulate, par, 11);
     par[14] = n; par[15] = r1 - r0; par[16] = k; par[17] = j1 - j0; par[18] = accumulate ? 1 : 0;
     Atomics.store(h.ctl, 0, WORK);

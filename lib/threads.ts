@@ -374,7 +374,8 @@ export function parallelProduct(
     const [r0, r1, j0, j1] = byColumns ? [0, m, lo, hi] : [lo, hi, 0, n];
     const limit = timeLimitMs(m * k * n);
     let s = waitFor(h, limit);
-    if (s === WORK && Atomics.compareExchange(h.ctl, 0, WORK, IDLE) === WORK) s = IDLE; // never taken up: taken back
+    // never taken up: take it back (unless the helper takes it up at this very moment)
+    if (s === WORK) s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE) === WORK ? IDLE : Atomics.load(h.ctl, 0);
     if (s === RUNNING) s = waitFor(h, limit); // taken up late: it is computing, let it finish
     if (s === DONE) {
       if (!isShared(c)) copyBack(h, c, n, r0, r1, j0, j1);

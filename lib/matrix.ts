@@ -10,7 +10,7 @@
  * that names the operation and both shapes.
  */
 
-import { parallelProduct, tensorStorage } from "./threads.ts";
+import { parallelProduct } from "./threads.ts";
 
 export type Shape = readonly number[];
 
@@ -38,8 +38,7 @@ export class Tensor {
   constructor(shape: Shape, data?: Float64Array) {
     this.shape = [...shape];
     const n = sizeOf(shape);
-    // (shared memory for a large tensor while threads are on: threads.ts)
-    if (data === undefined) data = tensorStorage(n);
+    if (data === undefined) data = new Float64Array(n);
     else if (data.length !== n) {
       throw new Error(`Tensor: shape ${shapeStr(shape)} needs ${n} values, got ${data.length}`);
     }

@@ -10,13 +10,15 @@
  * computes it and wherever the split falls, so the result is bit-identical to
  * one thread.
  *
- * The helper reads A and B and writes C in memory both threads share (a
- * SharedArrayBuffer). While threads are on, every tensor of at least
- * SHARED_MIN_SIZE numbers is allocated in shared memory (`tensorStorage`), so
- * the weights, the stacked states and the outputs of a model built after
- * `setThreads(2)` are handed over without a copy; anything else (a weight made
- * before, a small tensor) is copied into the helper's shared scratch for each
- * product.
+ * Each product, this thread copies the parts of A and B the helper reads (its
+ * rows of A, or its band of B's columns) into memory both threads share (a
+ * SharedArrayBuffer), and copies the helper's part of C back: for an LSTM(128)
+ * step with batch 32 that is half of U (128×512) and a few small blocks, some
+ * 10–20 µs against 0.8 ms of arithmetic. (Handing the helper tensors that live in
+ * shared memory instead, with no copy, was tried: the helper's handles on them
+ * keep the memory alive, and V8 does not collect them in a loop that never
+ * returns to the event loop, so a training loop grew by its outputs' size each
+ * step.)
  *
  * The products stay synchronous: this thread computes its part, then waits for
  * the helper's. Both sides spin briefly (SPIN_MS) before they sleep
@@ -48,28 +50,22 @@ export function setParallelMinWork(work: number): number {
   return before;
 }
 
-/** While threads are on, tensors of at least this many numbers (512 KB) live in shared memory (smaller ones are cheaper to copy than to allocate shared). */
-export const SHARED_MIN_SIZE = 1 << 16;
-
 /** How long a thread spins, checking the control word, before it sleeps. */
 const SPIN_MS = 0.5;
 
-/** Control words: ctl[0] the state, ctl[1] how many messages (buffers to add or drop) were posted to the helper. */
+/** Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper). */
 const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
 /** The job's parameters, as float64 after the 16 control int32s. */
-const PARAMS = 20;
+const PARAMS = 16;
 
 interface Helper {
   worker: Worker;
   ctl: Int32Array;
   par: Float64Array;
   port: MessagePort;
-  /** Messages posted so far (mirrored in ctl[1]). */
-  posted: number;
-  /** The shared buffers the helper has been sent, by id. */
-  known: Set<number>;
-  /** Scratch the operands that are not in shared memory are copied into. */
+  /** The shared scratch A, B and C are copied into, and how many times it has grown (mirrored in ctl[1]). */
   scratch: Float64Array;
+  grown: number;
   broken: boolean;
 }
 
@@ -116,9 +112,8 @@ try {
   const port = workerData.port;
   const pack = new Float64Array(${GEMM_KC * GEMM_NC});
   const tmp = { buf: new Float64Array(0) };
-  const buffers = new Map();
-  const view = (id, off, len) => buffers.get(id).subarray(off, off + len);
-  let received = 0;
+  let data = new Float64Array(0), grown = 0;
+  const view = (off, len) => data.subarray(off, off + len);
   for (;;) {
     let s = Atomics.load(ctl, 0);
     const t0 = performance.now();
@@ -129,16 +124,16 @@ try {
     if (s === ${QUIT}) break;
     // take the job up, unless the main thread has taken it back meanwhile
     if (Atomics.compareExchange(ctl, 0, ${WORK}, ${RUNNING}) !== ${WORK}) continue;
-    for (const posted = Atomics.load(ctl, 1); received < posted; ) {
+    // the newest scratch, if it has grown since the last job
+    while (grown < Atomics.load(ctl, 1)) {
       const m = receiveMessageOnPort(port);
       if (m === undefined) continue;
-      received++;
-      if (m.message.buffer) buffers.set(m.message.id, new Float64Array(m.message.buffer));
-      else buffers.delete(m.message.id);
+      grown++;
+      data = new Float64Array(m.message);
     }
     const p = par;
-    if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2], p[3]), p[4], p[5], view(p[6], p[7], p[8]), p[9], p[10],
-      view(p[11], p[12], p[13]), p[14], p[15], p[16], p[17], p[18] === 1, pack, tmp, ${gemmPacked.name}, ${axpyKernel.name});
+    if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2]), p[3], p[4], view(p[5], p[6]), p[7], p[8],
+      view(p[9], p[10]), p[11], p[12], p[13], p[14], p[15] === 1, pack, tmp, ${gemmPacked.name}, ${axpyKernel.name});
     Atomics.store(ctl, 0, ${DONE});
     Atomics.notify(ctl, 0);
   }
@@ -164,7 +159,7 @@ function startHelper(): Helper {
   });
   const h: Helper = {
     worker, ctl: new Int32Array(ctlBuf, 0, 16), par: new Float64Array(ctlBuf, 64, PARAMS), port: port1,
-    posted: 0, known: new Set(), scratch: new Float64Array(0), broken: false,
+    scratch: new Float64Array(0), grown: 0, broken: false,
   };
   worker.unref();
   port1.unref();
@@ -221,63 +216,16 @@ if (envThreads !== undefined && envThreads !== "") {
   else threads = n; // the helpers start with the first large product (matrix.ts is still loading here)
 }
 
-/** The storage of a new tensor of n numbers (matrix.ts's Tensor): shared memory while threads are on and n is large. */
-export function tensorStorage(n: number): Float64Array {
-  if (threads > 1 && n >= SHARED_MIN_SIZE) return new Float64Array(new SharedArrayBuffer(n * 8));
-  return new Float64Array(n);
-}
-
-// ---------------------------------------------------------------- shared buffers
-
-/** Each shared buffer handed to a helper has an id; when this thread's handle is collected, the helpers are told to drop theirs. */
-const bufferIds = new WeakMap<SharedArrayBuffer, number>();
-let nextBufferId = 1;
-const dropBuffer = new FinalizationRegistry<number>((id) => {
-  for (const h of helpers) if (h.known.delete(id)) post(h, { id });
-});
-
-function post(h: Helper, message: { id: number; buffer?: SharedArrayBuffer }): void {
-  h.port.postMessage(message);
-  Atomics.store(h.ctl, 1, ++h.posted);
-}
-
-function bufferId(h: Helper, buf: SharedArrayBuffer): number {
-  let id = bufferIds.get(buf);
-  if (id === undefined) {
-    id = nextBufferId++;
-    bufferIds.set(buf, id);
-    dropBuffer.register(buf, id);
-  }
-  if (!h.known.has(id)) {
-    h.known.add(id);
-    post(h, { id, buffer: buf });
-  }
-  return id;
-}
-
-function isShared(x: Float64Array): boolean {
-  return x.buffer instanceof SharedArrayBuffer;
-}
-
-/** Where the helper finds a window [lo, lo + len) of x: in place if x is shared, else in its scratch at `at` (copied there if `copy`). */
-function place(h: Helper, x: Float64Array, lo: number, len: number, at: number, copy: boolean, into: Float64Array, p: number): void {
-  if (isShared(x)) {
-    into[p] = bufferId(h, x.buffer as SharedArrayBuffer);
-    into[p + 1] = x.byteOffset / 8 + lo;
-  } else {
-    into[p] = bufferId(h, h.scratch.buffer as SharedArrayBuffer);
-    into[p + 1] = at;
-    if (copy) h.scratch.set(x.subarray(lo, lo + len), at);
-  }
-  into[p + 2] = len;
-}
-
-/** A shared scratch of at least `size` numbers for helper h. */
-function ensureScratch(h: Helper, size: number): void {
-  if (h.scratch.length < size) h.scratch = new Float64Array(new SharedArrayBuffer(Math.max(size, 2 * h.scratch.length) * 8));
-}
-
 // ---------------------------------------------------------------- the split
+
+/** A shared scratch of at least `size` numbers for helper h, posted to it when it grows. */
+function ensureScratch(h: Helper, size: number): void {
+  if (h.scratch.length >= size) return;
+  const buf = new SharedArrayBuffer(Math.max(size, 2 * h.scratch.length) * 8);
+  h.scratch = new Float64Array(buf);
+  h.port.postMessage(buf);
+  Atomics.store(h.ctl, 1, ++h.grown);
+}
 
 /** How long this thread waits for a helper to take up its part before doing it itself: generous, for a busy machine. */
 function timeLimitMs(work: number): number {
@@ -336,31 +284,24 @@ export function parallelProduct(
     const [r0, r1, j0, j1] = byColumns ? [0, m, lo, hi] : [lo, hi, 0, n];
     pending.push(hi > lo);
     if (hi === lo) continue;
-    // the windows of A, B and C this part reads and writes
-    const aLo = r0 * si, aLen = (r1 - r0 - 1) * si + (k - 1) * sp + 1;
-    const bLo = j0 * bt, bLen = (k - 1) * bs + (j1 - j0 - 1) * bt + 1;
-    const cLo = r0 * n + j0, cLen = (r1 - r0 - 1) * n + (j1 - j0);
-    ensureScratch(h, (isShared(a) ? 0 : aLen) + (isShared(b) ? 0 : bLen) + (isShared(c) ? 0 : cLen));
-    const par = h.par;
-    let at = 0;
+    // the windows of A, B and C this part reads and writes, copied into the shared scratch one after the other
+    const w = j1 - j0, rows = r1 - r0;
+    const aLen = (rows - 1) * si + (k - 1) * sp + 1;
+    // B's band as a compact (k, w) matrix when B is row-major: half of B for 2 threads, not nearly all of it
+    const bCompact = bt === 1 && w < bs;
+    const bLen = bCompact ? k * w : (k - 1) * bs + (w - 1) * bt + 1;
+    const cLen = (rows - 1) * n + w;
+    ensureScratch(h, aLen + bLen + cLen);
+    const d = h.scratch, par = h.par;
+    const aOff = 0, bOff = aLen, cOff = aLen + bLen;
+    d.set(a.subarray(r0 * si, r0 * si + aLen), aOff);
+    if (bCompact) for (let p = 0; p < k; p++) d.set(b.subarray(p * bs + j0, p * bs + j1), bOff + p * w);
+    else d.set(b.subarray(j0 * bt, j0 * bt + bLen), bOff);
+    if (accumulate) d.set(c.subarray(r0 * n + j0, r0 * n + j0 + cLen), cOff);
     par[0] = kind;
-    place(h, a, aLo, aLen, at, true, par, 1);
-    if (!isShared(a)) at += aLen;
-    par[4] = si; par[5] = sp;
-    par[9] = bs; par[10] = bt;
-    if (!isShared(b) && bt === 1 && j1 - j0 < bs) {
-      // a band of B's columns, copied as a compact (k, w) matrix: half of B for 2 threads, not nearly all of it
-      const w = j1 - j0;
-      for (let p = 0; p < k; p++) h.scratch.set(b.subarray(p * bs + j0, p * bs + j1), at + p * w);
-      place(h, h.scratch, at, k * w, 0, false, par, 6);
-      par[9] = w;
-      at += k * w;
-    } else {
-      place(h, b, bLo, bLen, at, true, par, 6);
-      if (!isShared(b)) at += bLen;
-    }
-    place(h, c, cLo, cLen, at, accumulate, par, 11);
-    par[14] = n; par[15] = r1 - r0; par[16] = k; par[17] = j1 - j0; par[18] = accumulate ? 1 : 0;
+    par[1] = aOff; par[2] = aLen; par[3] = si; par[4] = sp;
+    par[5] = bOff; par[6] = bLen; par[7] = bCompact ? w : bs; par[8] = bt;
+    par[9] = cOff; par[10] = cLen; par[11] = n; par[12] = rows; par[13] = k; par[14] = w; par[15] = accumulate ? 1 : 0;
     Atomics.store(h.ctl, 0, WORK);
     Atomics.notify(h.ctl, 0);
   }
@@ -378,13 +319,13 @@ export function parallelProduct(
     if (s === WORK) s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE) === WORK ? IDLE : Atomics.load(h.ctl, 0);
     if (s === RUNNING) s = waitFor(h, limit); // taken up late: it is computing, let it finish
     if (s === DONE) {
-      if (!isShared(c)) copyBack(h, c, n, r0, r1, j0, j1);
+      copyBack(h, c, n, r0, r1, j0, j1);
       Atomics.store(h.ctl, 0, IDLE);
       continue;
     }
     // failed, silent, or still running: stop using threads; do its part here if that is safe
     h.broken = true;
-    if (s === RUNNING || (s === FAILED && isShared(c) && accumulate)) {
+    if (s === RUNNING) {
       stopHelpers();
       threads = 1;
       throw new Error("setThreads: the helper thread stopped in the middle of a product; the result is lost (threads are now off)");
@@ -398,9 +339,9 @@ export function parallelProduct(
   return true;
 }
 
-/** Rows [r0, r1) × columns [j0, j1) of C (m, n) copied back from helper h's scratch, where its window of C begins at par[12]. */
+/** Rows [r0, r1) × columns [j0, j1) of C (m, n) copied back from helper h's scratch, where its window of C begins at par[9]. */
 function copyBack(h: Helper, c: Float64Array, n: number, r0: number, r1: number, j0: number, j1: number): void {
-  const at = h.par[12], w = j1 - j0, s = h.scratch;
+  const at = h.par[9], w = j1 - j0, s = h.scratch;
   if (w === n) c.set(s.subarray(at, at + (r1 - r0) * n), r0 * n);
   else for (let i = r0; i < r1; i++) c.set(s.subarray(at + (i - r0) * n, at + (i - r0) * n + w), i * n + j0);
 }

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive } from "../lib/matrix.ts";
-import { setThreads, getThreads, helperWorkers, helperRoundTrip, tensorStorage, PARALLEL_MIN_WORK, SHARED_MIN_SIZE } from "../lib/threads.ts";
+import { setThreads, getThreads, helperWorkers, helperRoundTrip, setParallelMinWork, PARALLEL_MIN_WORK } from "../lib/threads.ts";
 import { Rng } from "../lib/random.ts";
 import { randn, assertThrowsMatching, maxAbsDiff } from "./_helpers.ts";
 
@@ -29,7 +29,7 @@ test("products split over 2 threads are bit-identical to one thread (all three l
   setThreads(1);
 });
 
-/** t's values in a plain (copied for each product) or a shared (handed over in place) buffer, as a view at an offset. */
+/** t's values in a plain or a shared buffer, as a view at an offset (as a step's rows of a stacked sequence are). */
 function stored(t: Tensor, shared: boolean): Tensor {
   const pad = 3;
   const data = shared ? new Float64Array(new SharedArrayBuffer((t.size + 2 * pad) * 8)) : new Float64Array(t.size + 2 * pad);
@@ -57,14 +57,20 @@ test("split by columns (few rows), and A·Bᵀ with few rows, with shared, copie
   setThreads(1);
 });
 
-test("while threads are on, large new tensors live in shared memory; small ones and one-thread ones do not", () => {
-  setThreads(1);
-  assert.not.ok(tensorStorage(SHARED_MIN_SIZE).buffer instanceof SharedArrayBuffer);
+test("an empty job goes to the helper and back; a lowered threshold splits small products, still bit-identical", () => {
   setThreads(2);
-  assert.ok(new Tensor([SHARED_MIN_SIZE]).data.buffer instanceof SharedArrayBuffer);
-  assert.not.ok(new Tensor([SHARED_MIN_SIZE - 1]).data.buffer instanceof SharedArrayBuffer);
   helperRoundTrip();
-  assert.is(getThreads(), 2, "an empty job went to the helper and back");
+  assert.is(getThreads(), 2, "the helper answered");
+  const rng = new Rng(5);
+  const A = randn([32, 16], rng), B = randn([16, 100], rng);
+  setThreads(1);
+  const one = matmul(A, B);
+  setThreads(2);
+  const before = setParallelMinWork(0);
+  const two = matmul(A, B);
+  setParallelMinWork(before);
+  assert.ok(bitIdentical(one, two));
+  assert.throws(() => setParallelMinWork(NaN), /setParallelMinWork/);
   setThreads(1);
 });
 

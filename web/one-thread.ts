@@ -6,8 +6,3 @@
 export function parallelProduct(): boolean {
   return false;
 }
-
-/** Every tensor's storage is an ordinary Float64Array. */
-export function tensorStorage(n: number): Float64Array {
-  return new Float64Array(n);
-}

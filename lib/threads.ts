@@ -15,10 +15,9 @@
  * SharedArrayBuffer), and copies the helper's part of C back: for an LSTM(128)
  * step with batch 32 that is half of U (128×512) and a few small blocks, some
  * 10–20 µs against 0.8 ms of arithmetic. (Handing the helper tensors that live in
- * shared memory instead, with no copy, was tried: the helper's handles on them
- * keep the memory alive, and V8 does not collect them in a loop that never
- * returns to the event loop, so a training loop grew by its outputs' size each
- * step.)
+ * shared memory instead, with no copy, was tried: in a synchronous loop the
+ * memory of shared buffers posted to the helper was not reclaimed, 4.9 GB
+ * resident after 600 products with fresh 8 MB outputs.)
  *
  * The products stay synchronous: this thread computes its part, then waits for
  * the helper's. Both sides spin briefly (SPIN_MS) before they sleep

@@ -23,9 +23,11 @@
  * the helper's. Both sides spin briefly (SPIN_MS) before they sleep
  * (Atomics.wait), because waking a sleeping thread costs tens of µs and an RNN
  * asks for a product every fraction of a millisecond. A helper never keeps the
- * process alive (unref) and never hangs it: if it fails or does not take up the
- * work within a time limit, this thread computes the helper's part itself and
- * turns threading off.
+ * process alive (unref) and never hangs it. If the helper has not taken its part
+ * up by the time this thread has finished its own (on a busy machine it may have
+ * had no core), this thread takes the part back and computes it, so a split
+ * costs little more than one thread even then. If the helper fails, or takes
+ * longer than a generous time limit, threading turns off.
  *
  * The default is one thread: on a machine shared with other work a second
  * thread can be slower, and chapter 04's grid search runs whole models in
@@ -226,7 +228,13 @@ function ensureScratch(h: Helper, size: number): void {
   Atomics.store(h.ctl, 1, ++h.grown);
 }
 
-/** How long this thread waits for a helper to take up its part before doing it itself: generous, for a busy machine. */
+/** How many parts of products were handed to a helper, and how many of them this thread took back (the helper had not started). */
+const stats = { parts: 0, takenBack: 0 };
+export function helperStats(): { parts: number; takenBack: number } {
+  return { ...stats };
+}
+
+/** How long this thread waits for a helper that is computing its part: generous, for a busy machine. */
 function timeLimitMs(work: number): number {
   return 10_000 + work / 1e5;
 }
@@ -312,17 +320,21 @@ export function parallelProduct(
     const h = used[i];
     const lo = bounds[i + 1], hi = bounds[i + 2];
     const [r0, r1, j0, j1] = byColumns ? [0, m, lo, hi] : [lo, hi, 0, n];
-    const limit = timeLimitMs(m * k * n);
-    let s = waitFor(h, limit);
-    // never taken up: take it back (unless the helper takes it up at this very moment)
-    if (s === WORK) s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE) === WORK ? IDLE : Atomics.load(h.ctl, 0);
-    if (s === RUNNING) s = waitFor(h, limit); // taken up late: it is computing, let it finish
+    stats.parts++;
+    // not taken up yet (the helper has had no core while this thread did its part, or is still starting): take it back
+    let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
+    if (s === WORK) {
+      stats.takenBack++;
+      part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
+      continue;
+    }
+    if (s === RUNNING) s = waitFor(h, timeLimitMs(m * k * n));
     if (s === DONE) {
       copyBack(h, c, n, r0, r1, j0, j1);
       Atomics.store(h.ctl, 0, IDLE);
       continue;
     }
-    // failed, silent, or still running: stop using threads; do its part here if that is safe
+    // failed, or still running after the time limit: stop using threads; do its part here if that is safe
     h.broken = true;
     if (s === RUNNING) {
       stopHelpers();

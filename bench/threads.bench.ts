@@ -5,7 +5,7 @@
  * trip to the helper, and the copy of an operand that is not in shared memory.
  */
 import { Tensor, matmul, matmulABt } from "../lib/matrix.ts";
-import { setThreads, setParallelMinWork, helperRoundTrip, PARALLEL_MIN_WORK } from "../lib/threads.ts";
+import { setThreads, setParallelMinWork, helperRoundTrip, helperStats, PARALLEL_MIN_WORK } from "../lib/threads.ts";
 import { Rng, uniformTensor, normalTensor } from "../lib/random.ts";
 import { LSTM } from "../lib/recurrent.ts";
 import { bestMs, type TimingOptions } from "./timing.ts";
@@ -16,6 +16,7 @@ export const key = "matmul2Threads";
 export function run({ quick }: { quick: boolean }): BenchResult {
   const before = setThreads(1);
   const rng = new Rng(2);
+  const stats0 = helperStats();
   const timing: TimingOptions = quick ? { warmup: 1, rounds: 1, minMs: 20, clock: "wall" } : { warmup: 2, rounds: 5, minMs: 300, clock: "wall" };
   /** Best wall-clock ms of fn on 1 and on 2 threads, the two interleaved; `make` builds the operands with the threads on (so they are shared). */
   const oneTwo = <T>(make: () => T, fn: (x: T) => void): [number, number] => {
@@ -68,7 +69,9 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const U = uniformTensor([128, 512], -1, 1, rng), into = new Float64Array(new SharedArrayBuffer(U.size * 8));
   const copyUs = bestMs(() => into.set(U.data), { ...timing, minMs: quick ? 5 : 100 }) * 1000;
   setThreads(before);
+  const stats = helperStats(), parts = stats.parts - stats0.parts, takenBack = stats.takenBack - stats0.takenBack;
   table.push(["an empty job to the helper and back (µs)", "", roundTripUs.toFixed(1), ""]);
+  table.push(["helper's parts taken back by the main thread (the helper had no core yet)", "", `${takenBack} of ${parts}`, ""]);
   table.push(["copying a 128×512 operand into shared memory (µs)", copyUs.toFixed(1), "", ""]);
 
   const note = `Wall clock, best of ${quick ? 1 : 5} rounds of ≥ ${quick ? 20 : 300} ms after warm-up, 1 and 2 threads interleaved (twice each). On a machine shared with other work the second core may be busy: the ratio is only as good as the machine is idle.`;

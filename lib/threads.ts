@@ -54,10 +54,10 @@ export function setParallelMinWork(work: number): number {
 /** How long a thread spins, checking the control word, before it sleeps. */
 const SPIN_MS = 0.5;
 
-/** Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper). */
+/** Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper), ctl[2] the next chunk. */
 const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
 /** The job's parameters, as float64 after the 16 control int32s. */
-const PARAMS = 16;
+const PARAMS = 20;
 
 interface Helper {
   worker: Worker;
@@ -98,6 +98,20 @@ function productPart(
   for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) c[i * cs + j] = t[i * w + j];
 }
 
+/**
+ * Chunk i of a product cut into chunks of `size` rows (or, `byColumns`, bands of `size` columns) of C (m, n):
+ * the part productPart computes for it. Self-contained: the helper runs this very source.
+ */
+function chunkPart(
+  i: number, size: number, byColumns: boolean, kernel: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number,
+  c: Float64Array, m: number, k: number, n: number, accumulate: boolean, pack: Float64Array, tmp: { buf: Float64Array },
+  part: typeof productPart, packed: typeof gemmPacked, axpy: typeof axpyKernel,
+): void {
+  const lo = i * size, hi = Math.min(byColumns ? n : m, lo + size);
+  if (byColumns) part(kernel, a, si, sp, b.subarray(lo * bt), bs, bt, c.subarray(lo), n, m, k, hi - lo, accumulate, pack, tmp, packed, axpy);
+  else part(kernel, a.subarray(lo * si), si, sp, b, bs, bt, c.subarray(lo * n), n, hi - lo, k, n, accumulate, pack, tmp, packed, axpy);
+}
+
 /** How the helper runs: spin, then sleep, until there is work; take it up; run its part on the shared arrays; say done (or failed). */
 function helperSource(): string {
   // every function the kernels call, defined before its callers
@@ -108,6 +122,7 @@ try {
   const { workerData, receiveMessageOnPort } = require("node:worker_threads");
   ${KERNELS.map((f) => `const ${f.name} = ${f.toString()};`).join("\n  ")}
   ${productPart.toString()}
+  ${chunkPart.toString()}
   ctl = new Int32Array(workerData.ctl, 0, 16);
   const par = new Float64Array(workerData.ctl, 64, ${PARAMS});
   const port = workerData.port;
@@ -133,7 +148,13 @@ try {
       data = new Float64Array(m.message);
     }
     const p = par;
-    if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2]), p[3], p[4], view(p[5], p[6]), p[7], p[8],
+    if (p[16] > 0) {
+      // chunks, taken one at a time (counter ctl[2]) until none is left: the main thread takes them too
+      const count = p[17], a = view(p[1], p[2]), b = view(p[5], p[6]), c = view(p[9], p[10]);
+      for (let i = Atomics.add(ctl, 2, 1); i < count; i = Atomics.add(ctl, 2, 1))
+        ${chunkPart.name}(i, p[16], p[18] === 1, p[0], a, p[3], p[4], b, p[7], p[8], c, p[12], p[13], p[11], p[15] === 1, pack, tmp,
+          ${productPart.name}, ${gemmPacked.name}, ${axpyKernel.name});
+    } else if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2]), p[3], p[4], view(p[5], p[6]), p[7], p[8],
       view(p[9], p[10]), p[11], p[12], p[13], p[14], p[15] === 1, pack, tmp, ${gemmPacked.name}, ${axpyKernel.name});
     Atomics.store(ctl, 0, ${DONE});
     Atomics.notify(ctl, 0);
@@ -282,8 +303,12 @@ export function parallelProduct(
   // few rows: bands of columns (the packed kernel), so that each thread packs and reads only its band of B
   const byColumns = kernel === "packed" && m < 32 * parts && n >= 16 * parts;
   if (!byColumns && m < 8 * parts) return false;
-  const bounds = splitBounds(byColumns ? n : m, parts);
   const kind = kernel === "packed" ? 1 : 0;
+  if (parts === 2 && m * k * n >= CHUNKED_MIN_WORK) {
+    chunkedProduct(used[0], kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, byColumns);
+    return true;
+  }
+  const bounds = splitBounds(byColumns ? n : m, parts);
   const pending: boolean[] = [];
   for (let i = 0; i < used.length; i++) {
     const h = used[i];
@@ -309,6 +334,7 @@ export function parallelProduct(
     par[1] = aOff; par[2] = aLen; par[3] = si; par[4] = sp;
     par[5] = bOff; par[6] = bLen; par[7] = bCompact ? w : bs; par[8] = bt;
     par[9] = cOff; par[10] = cLen; par[11] = n; par[12] = rows; par[13] = k; par[14] = w; par[15] = accumulate ? 1 : 0;
+    par[16] = 0;
     Atomics.store(h.ctl, 0, WORK);
     Atomics.notify(h.ctl, 0);
   }
@@ -350,6 +376,70 @@ export function parallelProduct(
   return true;
 }
 
+/** Large products (with one helper) are cut into this many chunks, so that a helper that gets a core late, or only part of one, still does its share. */
+const CHUNKS = 8;
+/** Products of at least this many multiply-adds are cut into chunks (below it, two halves: the copies of all of A and B would cost more). */
+const CHUNKED_MIN_WORK = 1 << 24;
+
+/**
+ * C (+)= A·B cut into CHUNKS chunks of rows (or bands of columns) that this thread and helper h take one at a
+ * time until none is left. The helper may take any chunk, so all of A and B (and C when accumulating) are copied.
+ */
+function chunkedProduct(
+  h: Helper, kind: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  m: number, k: number, n: number, accumulate: boolean, byColumns: boolean,
+): void {
+  const extent = byColumns ? n : m;
+  const size = 8 * Math.ceil(extent / CHUNKS / 8), count = Math.ceil(extent / size);
+  const aLen = (m - 1) * si + (k - 1) * sp + 1, bLen = (k - 1) * bs + (n - 1) * bt + 1, cLen = m * n;
+  ensureScratch(h, aLen + bLen + cLen);
+  const d = h.scratch, par = h.par;
+  d.set(a.subarray(0, aLen), 0);
+  d.set(b.subarray(0, bLen), aLen);
+  if (accumulate) d.set(c.subarray(0, cLen), aLen + bLen);
+  par[0] = kind;
+  par[1] = 0; par[2] = aLen; par[3] = si; par[4] = sp;
+  par[5] = aLen; par[6] = bLen; par[7] = bs; par[8] = bt;
+  par[9] = aLen + bLen; par[10] = cLen; par[11] = n; par[12] = m; par[13] = k; par[14] = n; par[15] = accumulate ? 1 : 0;
+  par[16] = size; par[17] = count; par[18] = byColumns ? 1 : 0;
+  Atomics.store(h.ctl, 2, 0);
+  Atomics.store(h.ctl, 0, WORK);
+  Atomics.notify(h.ctl, 0);
+  stats.parts++;
+  const mine = new Uint8Array(count);
+  for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
+    mine[i] = 1;
+    chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), mainTmp, productPart, gemmPacked, axpyKernel);
+  }
+  // the helper never started: every chunk was done here
+  let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
+  if (s === WORK) {
+    stats.takenBack++;
+    return;
+  }
+  if (s === RUNNING) s = waitFor(h, timeLimitMs(m * k * n));
+  if (s === RUNNING) {
+    h.broken = true;
+    stopHelpers();
+    threads = 1;
+    throw new Error("setThreads: the helper thread stopped in the middle of a product; the result is lost (threads are now off)");
+  }
+  // the helper's chunks: copied back if it finished them, else (it failed) done here
+  for (let i = 0; i < count; i++) {
+    if (mine[i]) continue;
+    const lo = i * size, hi = Math.min(extent, lo + size);
+    if (s !== DONE) chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), mainTmp, productPart, gemmPacked, axpyKernel);
+    else if (byColumns) for (let r = 0; r < m; r++) c.set(d.subarray(aLen + bLen + r * n + lo, aLen + bLen + r * n + hi), r * n + lo);
+    else c.set(d.subarray(aLen + bLen + lo * n, aLen + bLen + hi * n), lo * n);
+  }
+  if (s === DONE) Atomics.store(h.ctl, 0, IDLE);
+  else {
+    h.broken = true;
+    stopHelpers();
+    threads = 1;
+  }
+}
+
 /** Rows [r0, r1) × columns [j0, j1) of C (m, n) copied back from helper h's scratch, where its window of C begins at par[9]. */
 function copyBack(h: Helper, c: Float64Array, n: number, r0: number, r1: number, j0: number, j1: number): void {
   const at = h.par[9], w = j1 - j0, s = h.scratch;
@@ -374,6 +464,7 @@ export function helperRoundTrip(): void {
   const used = helpers.slice(0, threads - 1);
   for (const h of used) {
     h.par[0] = 2;
+    h.par[16] = 0;
     Atomics.store(h.ctl, 0, WORK);
     Atomics.notify(h.ctl, 0);
   }

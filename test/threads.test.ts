@@ -13,7 +13,8 @@ function bitIdentical(a: Tensor, b: Tensor): boolean {
 
 test("products split over 2 threads are bit-identical to one thread (all three layouts, accumulate, awkward sizes)", () => {
   const rng = new Rng(1);
-  for (const [m, k, n] of [[130, 300, 70], [61, 517, 97], [600, 64, 64]]) {
+  // the last two are cut into chunks that both threads take from (at least 2^24 multiply-adds)
+  for (const [m, k, n] of [[130, 300, 70], [61, 517, 97], [600, 64, 64], [300, 250, 230], [44, 700, 600]]) {
     assert.ok(m * k * n >= PARALLEL_MIN_WORK, "the case is large enough to be split");
     const A = randn([m, k], rng), B = randn([k, n], rng), At = randn([k, m], rng), Bt = randn([n, k], rng), C0 = randn([m, n], rng);
     const run = () => [matmul(A, B), matmulAtB(At, B), matmulABt(A, Bt), matmul(A, B, C0.clone(), true), matmulAtB(At, B, C0.clone(), true)];

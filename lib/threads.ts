@@ -26,8 +26,9 @@
  * process alive (unref) and never hangs it. If the helper has not taken its part
  * up by the time this thread has finished its own (on a busy machine it may have
  * had no core), this thread takes the part back and computes it, so a split
- * costs little more than one thread even then. If the helper fails, or takes
- * longer than a generous time limit, threading turns off.
+ * costs little more than one thread even then. If the helper fails, or is still
+ * computing after a generous time limit, this thread computes its part (the
+ * helper writes only to its own scratch) and turns threading off.
  *
  * The default is one thread: on a machine shared with other work a second
  * thread can be slower, and chapter 04's grid search runs whole models in
@@ -369,13 +370,8 @@ export function parallelProduct(
       Atomics.store(h.ctl, 0, IDLE);
       continue;
     }
-    // failed, or still running after the time limit: stop using threads; do its part here if that is safe
+    // failed, or still computing after the time limit: do its part here (it writes only to its scratch) and stop using threads
     h.broken = true;
-    if (s === RUNNING) {
-      stopHelpers();
-      threads = 1;
-      throw new Error("setThreads: the helper thread stopped in the middle of a product; the result is lost (threads are now off)");
-    }
     part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
   }
   if (used.some((h) => h.broken)) {
@@ -427,13 +423,7 @@ function chunkedProduct(
     return;
   }
   if (s === RUNNING) s = waitFor(h, timeLimitMs(m * k * n));
-  if (s === RUNNING) {
-    h.broken = true;
-    stopHelpers();
-    threads = 1;
-    throw new Error("setThreads: the helper thread stopped in the middle of a product; the result is lost (threads are now off)");
-  }
-  // the helper's chunks: copied back if it finished them, else (it failed) done here
+  // the helper's chunks: copied back if it finished them, else (it failed, or is still computing after the time limit) done here
   for (let i = 0; i < count; i++) {
     if (mine[i]) continue;
     const lo = i * size, hi = Math.min(extent, lo + size);

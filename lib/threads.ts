@@ -64,7 +64,10 @@ export function setParallelMinWork(work: number): number {
 /** How long a thread spins, checking the control word, before it sleeps. */
 const SPIN_MS = 0.5;
 
-/** Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper), ctl[2] the next chunk. */
+/**
+ * Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper),
+ * ctl[2] the next chunk, ctl[3] whether the helper should spin between jobs (0 after its part had to be taken back).
+ */
 const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
 /** The job's parameters, as float64 after the 16 control int32s. */
 const PARAMS = 20;
@@ -144,7 +147,8 @@ try {
     let s = Atomics.load(ctl, 0);
     const t0 = performance.now();
     for (let spins = 1; s !== ${WORK} && s !== ${QUIT}; spins++) {
-      if ((spins & 255) === 0 && performance.now() - t0 > ${SPIN_MS}) Atomics.wait(ctl, 0, s);
+      // spin only while its parts arrive in time: when they were taken back, this thread would only take the main thread's core
+      if ((spins & 255) === 0 && (Atomics.load(ctl, 3) === 0 || performance.now() - t0 > ${SPIN_MS})) Atomics.wait(ctl, 0, s);
       s = Atomics.load(ctl, 0);
     }
     if (s === ${QUIT}) break;
@@ -359,6 +363,7 @@ export function parallelProduct(
     stats.parts++;
     // not taken up yet (the helper has had no core while this thread did its part, or is still starting): take it back
     let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
+    Atomics.store(h.ctl, 3, s === WORK ? 0 : 1);
     if (s === WORK) {
       stats.takenBack++;
       part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
@@ -418,6 +423,7 @@ function chunkedProduct(
   }
   // the helper never started: every chunk was done here
   let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
+  Atomics.store(h.ctl, 3, s === WORK ? 0 : 1);
   if (s === WORK) {
     stats.takenBack++;
     return;
@@ -468,8 +474,10 @@ export function helperRoundTrip(): void {
     Atomics.notify(h.ctl, 0);
   }
   for (const h of used) {
-    if (waitFor(h, timeLimitMs(0)) === DONE) Atomics.store(h.ctl, 0, IDLE);
-    else h.broken = true;
+    if (waitFor(h, timeLimitMs(0)) === DONE) {
+      Atomics.store(h.ctl, 0, IDLE);
+      Atomics.store(h.ctl, 3, 1);
+    } else h.broken = true;
   }
   if (used.some((h) => h.broken)) {
     stopHelpers();

@@ -69,9 +69,10 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const U = uniformTensor([128, 512], -1, 1, rng), into = new Float64Array(new SharedArrayBuffer(U.size * 8));
   const copyUs = bestMs(() => into.set(U.data), { ...timing, minMs: quick ? 5 : 100 }) * 1000;
   setThreads(before);
-  const stats = helperStats(), parts = stats.parts - stats0.parts, takenBack = stats.takenBack - stats0.takenBack;
+  const stats = helperStats(), parts = stats.parts - stats0.parts, takenBack = stats.takenBack - stats0.takenBack, redone = stats.redone - stats0.redone;
   table.push(["an empty job to the helper and back (µs)", "", roundTripUs.toFixed(1), ""]);
-  table.push(["helper's parts taken back by the main thread (the helper had no core yet)", "", `${takenBack} of ${parts}`, ""]);
+  table.push(["helper's parts taken back by the main thread (the helper had not started)", "", `${takenBack} of ${parts}`, ""]);
+  table.push(["helper's parts redone by the main thread (the helper was too late)", "", `${redone} of ${parts}`, ""]);
   table.push(["copying a 128×512 operand into shared memory (µs)", copyUs.toFixed(1), "", ""]);
 
   const note = `Wall clock, best of ${quick ? 1 : 5} rounds of ≥ ${quick ? 20 : 300} ms after warm-up, 1 and 2 threads interleaved (twice each). On a machine shared with other work the second core may be busy: the ratio is only as good as the machine is idle.`;

@@ -25,8 +25,9 @@
  * asks for a product every fraction of a millisecond. A helper never keeps the
  * process alive (unref) and never hangs it. If the helper has not taken its part
  * up by the time this thread has finished its own (on a busy machine it may have
- * had no core), this thread takes the part back and computes it, so a split
- * costs little more than one thread even then. If the helper fails, or is still
+ * had no core), this thread takes the part back and computes it; if the helper
+ * has started but is not done within a grace period (GRACE_MS), this thread
+ * computes the part too and drops the helper's late result. If the helper fails, or is still
  * computing after a generous time limit, this thread computes its part (the
  * helper writes only to its own scratch) and turns threading off.
  *
@@ -263,9 +264,9 @@ function ensureScratch(h: Helper, size: number): void {
   Atomics.store(h.ctl, 1, ++h.grown);
 }
 
-/** How many parts of products were handed to a helper, and how many of them this thread took back (the helper had not started). */
-const stats = { parts: 0, takenBack: 0 };
-export function helperStats(): { parts: number; takenBack: number } {
+/** How many parts of products were handed to a helper, how many of them this thread took back (the helper had not started), and how many it redid (the helper was too late). */
+const stats = { parts: 0, takenBack: 0, redone: 0 };
+export function helperStats(): { parts: number; takenBack: number; redone: number } {
   return { ...stats };
 }
 
@@ -282,11 +283,27 @@ function waitFor(h: Helper, limitMs: number): number {
     if ((spins & 255) === 0) {
       const waited = performance.now() - t0;
       if (waited > limitMs) break;
-      if (waited > SPIN_MS) Atomics.wait(h.ctl, 0, s, 20);
+      if (waited > SPIN_MS) Atomics.wait(h.ctl, 0, s, Math.min(20, limitMs - waited));
     }
     s = Atomics.load(h.ctl, 0);
   }
   return s;
+}
+
+/**
+ * How long this thread waits, after finishing its own part, for a helper that has taken its part up: GRACE_MS plus
+ * GRACE_SHARE of the time its own part took. Longer, and the helper has most likely lost its core (a busy machine):
+ * this thread then computes the part itself, and the helper's late result is dropped.
+ */
+const GRACE_MS = 0.1, GRACE_SHARE = 0.25;
+
+/** Whether helper h can take a job: not still computing a part this thread has redone (once it is done, it is idle again). */
+function ready(h: Helper): boolean {
+  const s = Atomics.load(h.ctl, 0);
+  if (s === RUNNING || s === WORK) return false;
+  if (s === FAILED) h.broken = true;
+  if (s === DONE) Atomics.store(h.ctl, 0, IDLE);
+  return s !== FAILED;
 }
 
 export type Kernel = "packed" | "axpy";
@@ -313,6 +330,7 @@ export function parallelProduct(
   if (kernel === "axpy" && (bt !== 1 || bs !== n)) return false;
   startHelpers();
   const used = helpers.length >= threads ? helpers.slice(0, threads - 1) : helpers;
+  if (!used.every(ready)) return false;
   const parts = used.length + 1;
   // few rows: bands of columns (the packed kernel), so that each thread packs and reads only its band of B
   const byColumns = kernel === "packed" && m < 32 * parts && n >= 16 * parts;
@@ -354,7 +372,9 @@ export function parallelProduct(
   }
   // this thread's part: the first rows or columns
   const [r0, r1, j0, j1] = byColumns ? [0, m, 0, bounds[1]] : [0, bounds[1], 0, n];
+  const t0 = performance.now();
   part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
+  const grace = GRACE_MS + GRACE_SHARE * (performance.now() - t0);
   for (let i = 0; i < used.length; i++) {
     if (!pending[i]) continue;
     const h = used[i];
@@ -369,14 +389,16 @@ export function parallelProduct(
       part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
       continue;
     }
-    if (s === RUNNING) s = waitFor(h, timeLimitMs(m * k * n));
+    if (s === RUNNING) s = waitFor(h, grace);
     if (s === DONE) {
       copyBack(h, c, n, r0, r1, j0, j1);
       Atomics.store(h.ctl, 0, IDLE);
       continue;
     }
-    // failed, or still computing after the time limit: do its part here (it writes only to its scratch) and stop using threads
-    h.broken = true;
+    // failed, or (the helper lost its core midway) still computing after the grace period: do its part here.
+    // It writes only to its own scratch, and it gets no new job (nor is its scratch touched) until it is done.
+    if (s === RUNNING) stats.redone++;
+    else h.broken = true;
     part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
   }
   if (used.some((h) => h.broken)) {
@@ -467,6 +489,7 @@ export function helperRoundTrip(): void {
   if (threads < 2) return;
   startHelpers();
   const used = helpers.slice(0, threads - 1);
+  if (!used.every(ready)) return;
   for (const h of used) {
     h.par[0] = 2;
     h.par[16] = 0;

@@ -22,7 +22,10 @@
  * The products stay synchronous: this thread computes its part, then waits for
  * the helper's. Both sides spin briefly (SPIN_MS) before they sleep
  * (Atomics.wait), because waking a sleeping thread costs tens of µs and an RNN
- * asks for a product every fraction of a millisecond. A helper never keeps the
+ * asks for a product every fraction of a millisecond; but only while the
+ * helper's parts arrive in time, since on a busy machine Linux gives a
+ * process's threads one share of the CPU together (autogroup), and a spinning
+ * thread then takes its time from the other. A helper never keeps the
  * process alive (unref) and never hangs it. If the helper has not taken its part
  * up by the time this thread has finished its own (on a busy machine it may have
  * had no core), this thread takes the part back and computes it; if the helper
@@ -67,7 +70,7 @@ const SPIN_MS = 0.5;
 
 /**
  * Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper),
- * ctl[2] the next chunk, ctl[3] whether the helper should spin between jobs (0 after its part had to be taken back).
+ * ctl[2] the next chunk, ctl[3] whether the threads should spin (1 after the helper's last part arrived in time, 0 after it had to be taken back or redone).
  */
 const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
 /** The job's parameters, as float64 after the 16 control int32s. */
@@ -278,12 +281,15 @@ function timeLimitMs(work: number): number {
 /** Spin, then sleep, while helper h's part is pending; give up after limitMs. Returns the state it ended in. */
 function waitFor(h: Helper, limitMs: number): number {
   const t0 = performance.now();
+  // no spinning while the helper's parts come late: the kernel shares one CPU share among a process's threads
+  // (autogroup), so a spinning thread takes its time from the helper it waits for
+  const spinMs = Atomics.load(h.ctl, 3) === 1 ? SPIN_MS : 0;
   let s = Atomics.load(h.ctl, 0);
   for (let spins = 1; s === WORK || s === RUNNING; spins++) {
-    if ((spins & 255) === 0) {
+    if ((spins & 255) === 0 || spinMs === 0) {
       const waited = performance.now() - t0;
       if (waited > limitMs) break;
-      if (waited > SPIN_MS) Atomics.wait(h.ctl, 0, s, Math.min(20, limitMs - waited));
+      if (waited >= spinMs) Atomics.wait(h.ctl, 0, s, Math.min(20, limitMs - waited));
     }
     s = Atomics.load(h.ctl, 0);
   }
@@ -383,13 +389,15 @@ export function parallelProduct(
     stats.parts++;
     // not taken up yet (the helper has had no core while this thread did its part, or is still starting): take it back
     let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
-    Atomics.store(h.ctl, 3, s === WORK ? 0 : 1);
     if (s === WORK) {
+      Atomics.store(h.ctl, 3, 0);
       stats.takenBack++;
       part(kind, a, si, sp, b, bs, bt, c, n, k, r0, r1, j0, j1, accumulate);
       continue;
     }
     if (s === RUNNING) s = waitFor(h, grace);
+    // spin again (both threads) only while the helper's parts arrive in time
+    Atomics.store(h.ctl, 3, s === DONE ? 1 : 0);
     if (s === DONE) {
       copyBack(h, c, n, r0, r1, j0, j1);
       Atomics.store(h.ctl, 0, IDLE);

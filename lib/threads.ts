@@ -43,16 +43,15 @@ import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n).
- * What a split costs, measured on 27 Nov 2026 (best single calls, `npx tsx` scripts; the machine's
- * 2 cores at load 5–9 from other engineers' jobs): an empty job's round trip to a spinning helper
- * 0.5–0.7 µs, to a sleeping one 25–42 µs; copying a 128×512 operand into shared memory 18–28 µs (a
- * split of an LSTM(128) step's h·U copies half of it and 32×512 of C). At 2.6 G multiply-adds/s on
- * one thread, halving a product saves w / 5.2e9 s, so on an idle machine splitting should pay from
- * some 0.2–0.3M multiply-adds. Measured, 1 thread against 2 call by call: at load 5–6, h·U (32×128×512,
- * 2.1M) 805 → 637 µs (1.26×), dz·Uᵀ 749 → 628 µs (1.19×); products of 0.26–1M multiply-adds 0.88–1.0×;
- * at load 7–9 everything 0.87–1.0× (the helper had no core; its parts were taken back). The threshold
- * is the smallest size seen to gain on the loaded machine, one LSTM(128) step with batch 32; the
- * integrator's figures on an idle machine may justify a lower one.
+ * What a split costs, measured on 27 Nov 2026 with best single calls (scripts run with `npx tsx`; the machine's
+ * 2 cores at load 2–9 from other engineers' jobs, so no quiet figure): an empty job's round trip to a spinning
+ * helper 0.2–1 µs, to a sleeping one 25–40 µs; copying a 128×512 operand into shared memory 18 µs (a split of an
+ * LSTM(128) step's h·U copies half of it and 32×512 of C). At 2.6 G multiply-adds/s on one thread, halving a
+ * product saves w / 5.2e9 s, so on an idle machine a split should pay from some 0.2–0.3M multiply-adds.
+ * Measured, 1 thread against 2 call by call at load 5–6: 0.26–2.1M multiply-adds 0.89–1.01× (no gain), h·U
+ * (32×128×512 accumulated into C) 782 → 615 µs (1.27×), dz·Uᵀ 744 → 629 µs (1.18×), 32×256×512 1.30×,
+ * 64×128×512 1.26×. The threshold is the smallest size seen to gain on the loaded machine (one LSTM(128) step
+ * with batch 32); figures on an idle machine may justify a lower one.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
 let minWork = PARALLEL_MIN_WORK;

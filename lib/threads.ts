@@ -50,8 +50,10 @@ import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts
  * product saves w / 5.2e9 s, so on an idle machine a split should pay from some 0.2–0.3M multiply-adds.
  * Measured, 1 thread against 2 call by call at load 5–6: 0.26–2.1M multiply-adds 0.89–1.01× (no gain), h·U
  * (32×128×512 accumulated into C) 782 → 615 µs (1.27×), dz·Uᵀ 744 → 629 µs (1.18×), 32×256×512 1.30×,
- * 64×128×512 1.26×. The threshold is the smallest size seen to gain on the loaded machine (one LSTM(128) step
- * with batch 32); figures on an idle machine may justify a lower one.
+ * 64×128×512 1.26×. `npm run bench -- --only matmul2Threads` at load 3–5 (best of 5 rounds of 300 ms): 32×64×512
+ * (1.05M) 1.70×, 32×128×512 1.68×, 128³ 1.71×, but 32×16×512 and 32×32×512 (0.26–0.52M) 0.5×. The threshold is
+ * the smallest size that gained in every run on the loaded machine (one LSTM(128) step with batch 32); figures
+ * on an idle machine may justify 2^20.
  */
 export const PARALLEL_MIN_WORK = 1 << 21;
 let minWork = PARALLEL_MIN_WORK;

@@ -274,7 +274,7 @@ export class Sequential {
     if (val) {
       this.checkInput(val[0], "fit (validation data)");
       if (val[0].shape[0] !== val[1].shape[0]) throw new Error(`fit: the validation data have ${val[0].shape[0]} inputs but ${val[1].shape[0]} targets; they must match`);
-      if (val[0].shape[0] === 0) throw new Error("fit: the validation data have 0 samples");
+      if (val[0].shape[0] === 0) throw new Error(`fit: the validation data have 0 samples (n = ${n}, validationSplit = ${split}); expected at least one`);
     }
     // Checked once here, not on every step: the parameter list, the unshuffled order, one buffer per batch size.
     const params = this.trainableParams();

@@ -5,9 +5,10 @@
  * functions: gradientFlowSetup → gradientFlowProblem → bpttBackward, giving
  * ‖∂L/∂h(t)‖, the per-step contributions to ∂L/∂W_hh and the fitted rate.
  * ‖∂h(T)/∂h(k)‖₂ (a product of T Jacobians per point, with Lanczos for each norm)
- * comes from a worker that lives as long as the page, in parallel with the main
- * thread, and is drawn when it arrives. One request is computed at a time: a change
- * made meanwhile waits, and replaces any request still waiting.
+ * comes from two workers that live as long as the page, in parallel with the main
+ * thread: one builds the products, the other takes their norms as they arrive
+ * (worker.ts); the curve is drawn when the norms arrive. One request is computed at
+ * a time: a change made meanwhile waits, and replaces any request still waiting.
  */
 import type uPlot from "uplot";
 import { bpttBackward } from "../lib/bptt.ts";
@@ -19,7 +20,7 @@ import type { FromWorker, ToWorker } from "./protocol.ts";
 export interface GradientData {
   seed: number; T: number; units: number; activation: RnnActivation; rho: number; clip: number | null;
   dLdh: number[]; stepContributions: number[]; jacobianNorms: number[] | null;
-  /** Milliseconds the worker took for ‖∂h(T)/∂h(k)‖₂ (null until it answers). */
+  /** Milliseconds the two workers took for ‖∂h(T)/∂h(k)‖₂, from the first starting to the second answering (null until then). */
   jacobianMs: number | null;
   /** Milliseconds from the change to the third curve drawn: main thread, worker, messages and redraw (null until then). */
   allCurvesMs: number | null;
@@ -44,7 +45,8 @@ export function fitRange(T: number): [number, number] {
 
 export function gradientsPage(root: HTMLElement): void {
   let setup: GradientFlowSetup | null = null;
-  let jacWorker: Worker | null = null;
+  /** The two workers of ‖∂h(T)/∂h(k)‖₂: requests go to `products`, answers come from `norms`. */
+  let jacWorkers: { products: Worker; norms: Worker } | null = null;
   let jacId = 0;
   let jacBusy = false;
   /** A request for ‖∂h(T)/∂h(k)‖₂: its message, when the change happened, and the page's data once recompute has made it. */
@@ -145,13 +147,18 @@ export function gradientsPage(root: HTMLElement): void {
   }
 
   function send(req: JacRequest): void {
-    if (!jacWorker) {
-      jacWorker = startWorker();
-      jacWorker.onmessage = (e: MessageEvent<FromWorker>) => answered(e.data);
+    if (!jacWorkers) {
+      const products = startWorker(), norms = startWorker();
+      // the products go from one worker to the other directly, not through this (busy) thread
+      const ch = new MessageChannel();
+      products.postMessage({ kind: "jacobian-pipe", role: "products", port: ch.port1 } satisfies ToWorker, [ch.port1]);
+      norms.postMessage({ kind: "jacobian-pipe", role: "norms", port: ch.port2 } satisfies ToWorker, [ch.port2]);
+      products.onmessage = norms.onmessage = (e: MessageEvent<FromWorker>) => answered(e.data);
+      jacWorkers = { products, norms };
     }
     jacBusy = true;
     jacInFlight = req;
-    jacWorker.postMessage(req.msg);
+    jacWorkers.products.postMessage(req.msg);
   }
 
   function answered(m: FromWorker): void {
@@ -180,7 +187,7 @@ export function gradientsPage(root: HTMLElement): void {
     d.allCurvesMs = performance.now() - current.t0;
     d.jacobianWaitMs = m.start - (performance.timeOrigin + current.t0);
     status.textContent = status.textContent!.replace("‖∂h(T)/∂h(k)‖₂ computing…",
-      `‖∂h(T)/∂h(k)‖₂ in ${m.ms.toFixed(0)} ms (worker); all three curves ${d.allCurvesMs.toFixed(0)} ms after the change`);
+      `‖∂h(T)/∂h(k)‖₂ in ${m.ms.toFixed(0)} ms (two workers); all three curves ${d.allCurvesMs.toFixed(0)} ms after the change`);
   }
 
   window.scratchnets.setGradients = (o) => {

@@ -22,10 +22,12 @@ export interface JacobianBatch {
   id: number; T: number; u: number; k0: number; P: Float64Array[]; J: (Float64Array | null)[]; last: boolean;
   /** When the products worker began on the request, on the page's clock (performance.timeOrigin + now). */
   start: number;
+  /** On the last batch: milliseconds the products worker took (setup, forward, step Jacobians, products). */
+  productsMs?: number;
 }
 
 export type FromWorker =
-  | { kind: "jacobians"; id: number; spectral: number[]; ms: number; start: number }
+  | { kind: "jacobians"; id: number; spectral: number[]; ms: number; start: number; productsMs: number }
   | { kind: "epoch"; epoch: number; logs: Record<string, number> }
   | { kind: "cnn-done"; result: RunResult; confusion: number[]; filters: number[]; nTest: number }
   | { kind: "cnn-probs"; probs: number[] }

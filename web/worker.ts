@@ -44,7 +44,7 @@ function jacobianProductsFor(m: Extract<ToWorker, { kind: "jacobians" }>): void 
   const send = (upTo: number, last: boolean) => {
     // the first `upTo` products go; the newest stays, as the next product is built from it
     const P = batch.P.splice(0, upTo), J = batch.J.splice(0, upTo);
-    const msg: JacobianBatch = { id: m.id, T: m.T, u: m.units, k0: batch.k0, P, J, last, start };
+    const msg: JacobianBatch = { id: m.id, T: m.T, u: m.units, k0: batch.k0, P, J, last, start, productsMs: last ? clock() - start : undefined };
     const transfer = [...P, ...J].flatMap((b) => (b ? [b.buffer] : []));
     (pipe as MessagePort).postMessage(msg, transfer);
     batch.k0 -= upTo;
@@ -70,7 +70,7 @@ function jacobianNormsFor(b: JacobianBatch): void {
     norms.v = r.v;
   }
   if (b.last) {
-    post({ kind: "jacobians", id: b.id, spectral: norms.spectral, ms: clock() - b.start, start: b.start });
+    post({ kind: "jacobians", id: b.id, spectral: norms.spectral, ms: clock() - b.start, start: b.start, productsMs: b.productsMs ?? NaN });
     norms = null;
   }
 }

@@ -89,26 +89,31 @@ test("gradients: moving the ρ slider changes the plot", async () => {
 });
 
 test("gradients: T = 300, 64 units recomputed (timed in the browser)", async () => {
-  const times: number[] = [], jac: number[] = [], all: number[] = [], wait: number[] = [];
+  const times: number[] = [], jac: number[] = [], prod: number[] = [], all: number[] = [], wait: number[] = [];
   for (let i = 0; i < 5; i++) {
-    // one change at a time: the main thread's curves at once, then wait for the worker's ‖∂h(T)/∂h(k)‖₂
+    // one change at a time: the main thread's curves at once, then wait for the workers' ‖∂h(T)/∂h(k)‖₂
     const d = await page.evaluate((rho) => window.scratchnets.setGradients!({ T: 300, units: 64, rho, activation: "tanh" }), 1.2 + 0.1 * i);
     times.push(d.computeMs + d.drawMs);
     assert.is(d.dLdh.length, 300);
     await page.waitForFunction((rho) => window.scratchnets.gradients!.rho === rho && window.scratchnets.gradients!.allCurvesMs !== null, 1.2 + 0.1 * i, { timeout: 120000 });
     const g = await page.evaluate(() => window.scratchnets.gradients!);
     assert.is(g.jacobianNorms!.length, 300);
+    assert.ok(g.jacobianNorms!.every((v) => v > 0 && Number.isFinite(v)), "‖∂h(T)/∂h(k)‖₂ positive and finite for tanh");
     jac.push(g.jacobianMs!);
+    prod.push(g.jacobianProductsMs!);
     all.push(g.allCurvesMs!);
     wait.push(g.jacobianWaitMs!);
   }
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[2];
   const range = (a: number[]) => `min ${Math.min(...a).toFixed(1)}, max ${Math.max(...a).toFixed(1)}`;
-  console.log(`   gradient page, T = 300, u = 64, tanh: recompute + redraw median ${median(times).toFixed(1)} ms (${range(times)}) over 5 changes`);
-  console.log(`   ‖∂h(T)/∂h(k)‖₂ in the worker: median ${median(jac).toFixed(1)} ms (${range(jac)})`);
-  console.log(`   from the change to the worker starting: median ${median(wait).toFixed(1)} ms (${range(wait)})`);
-  console.log(`   all three curves drawn after a change: median ${median(all).toFixed(1)} ms (${range(all)})`);
-  assert.ok([...times, ...jac, ...all].every(Number.isFinite));
+  console.log(`   gradient page, T = 300, u = 64, tanh, 5 changes (medians; the target of about 100 ms is reported, not asserted):`);
+  console.log(`   ALL THREE CURVES drawn after a change: median ${median(all).toFixed(1)} ms (${range(all)})`);
+  console.log(`   main thread, recompute + redraw of ‖∂L/∂h(t)‖ and the step contributions: median ${median(times).toFixed(1)} ms (${range(times)})`);
+  console.log(`   ‖∂h(T)/∂h(k)‖₂ in the two workers: median ${median(jac).toFixed(1)} ms (${range(jac)}), of which the products worker ${median(prod).toFixed(1)} ms`);
+  console.log(`   from the change to the products worker starting: median ${median(wait).toFixed(1)} ms (${range(wait)})`);
+  assert.ok([...times, ...jac, ...prod, ...all].every(Number.isFinite));
+  // a sanity bound only (a broken worker pipeline or a hang), far above the target
+  assert.ok(median(all) < 5000, `all three curves took a median ${median(all)} ms`);
 });
 
 test("gradients: an out-of-range value is clamped with a visible note", async () => {

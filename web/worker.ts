@@ -5,7 +5,7 @@
  *
  * ‖∂h(T)/∂h(k)‖₂ (chapter 05's jacobianNorms) is split over two workers joined by a
  * MessagePort, so its two halves run at the same time: the "products" worker builds
- * ∂h(T)/∂h(k) = ∂h(T)/∂h(k+1)·J(k+1) for k = T−1 … 1 (jacobianProducts) and hands
+ * ∂h(T)/∂h(k) = ∂h(T)/∂h(k+1)·J(k+1) for k = T … 1 (jacobianProducts) and hands
  * them on in batches; the "norms" worker runs Lanczos on each as it arrives
  * (jacobianNormStep) and answers the page. Each step is the one jacobianNorms takes,
  * so the numbers are chapter 05's.
@@ -40,7 +40,7 @@ function jacobianProductsFor(m: Extract<ToWorker, { kind: "jacobians" }>): void 
   }
   const { cell, params, fwd } = gradientFlowProblem(gfSetup, m.activation, m.rho);
   const Js = stepJacobians(cell, params, gfSetup.x, fwd);
-  let batch: { P: Float64Array[]; J: (Float64Array | null)[]; k0: number } = { P: [], J: [], k0: m.T };
+  const batch: { P: Float64Array[]; J: (Float64Array | null)[]; k0: number } = { P: [], J: [], k0: m.T };
   const send = (upTo: number, last: boolean) => {
     // the first `upTo` products go; the newest stays, as the next product is built from it
     const P = batch.P.splice(0, upTo), J = batch.J.splice(0, upTo);

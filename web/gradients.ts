@@ -117,7 +117,7 @@ export function gradientsPage(root: HTMLElement): void {
     chDldh.setData([ts, logd, ref]);
     const steps = (b.stepGradNorms as number[]).map((v, i) => (i === 0 ? null : finiteOrNull(Math.log10(v))));
     chSteps.setData([ts, steps]);
-    chJac.setData([[], []]);
+    // ‖∂h(T)/∂h(k)‖₂ keeps the previous curve until the workers answer (one drawing fewer per change; the status says "computing…")
     // float64 holds 1e-308 … 1e308: beyond that a norm is ∞ or 0, and its log a gap in the curve
     const over = b.dLdhNorms.filter((v) => !Number.isFinite(v)).length, under = b.dLdhNorms.filter((v) => v === 0).length;
     rateOut.textContent = `fitted rate ${fmtNum(fitted, 5)} per step (k = ${kFrom}..${kTo})  ·  ρ = ${r}  ·  rate/ρ = ${fmtNum(fitted / r, 4)}`;

@@ -446,31 +446,52 @@ export interface JacobianNorm {
 }
 
 /**
- * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. The spectral norm
- * comes from Lanczos (lanczos.ts), started from the previous k's singular vector carried through
- * the new factor: if P v = σ u, then (P·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near the new one.
- * `reference: true` uses power iteration from a fixed vector (matrix.ts spectralNorm) instead,
- * which needs many more products when the two largest singular values are close.
+ * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down (jacobianProducts).
+ * The spectral norm comes from Lanczos (lanczos.ts), started from the previous k's singular
+ * vector carried through the new factor (jacobianNormStep). `reference: true` uses power
+ * iteration from a fixed vector (matrix.ts spectralNorm) instead, which needs many more
+ * products when the two largest singular values are close.
  */
 export function jacobianNorms(Js: Tensor[], t = Js.length, opts: { reference?: boolean } = {}): JacobianNorm[] {
   if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianNorms: t = ${t} is outside 0..${Js.length}`);
-  const m = Js.length ? Js[0].shape[0] : 0;
   const out: JacobianNorm[] = new Array(t + 1);
-  let P = identity(m);
   let v: Float64Array | null = null;
-  for (let k = t; k >= 0; k--) {
-    if (k < t) P = matmul(P, Js[k]); // ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1) · J(k+1)
+  for (const { k, P } of jacobianProducts(Js, t)) {
     if (opts.reference) {
       out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
       continue;
     }
-    // the warm start Jᵀ v (J = Js[k], the factor just multiplied in)
-    const start: Float64Array | undefined = v && k < t ? transposeTimes(Js[k], v) : undefined;
-    const r = spectralNormVector(P, 1e-15, start);
+    const r = jacobianNormStep(P, k, k < t ? Js[k] : null, v);
+    out[k] = r.norm;
     v = r.v;
-    out[k] = { k, spectral: r.sigma, frobenius: frobeniusNorm(P) };
   }
   return out;
+}
+
+/**
+ * ∂h(t)/∂h(k) for k = t, t−1, …, 0, each from the one before: ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1)·J(k+1),
+ * with J(k+1) = Js[k]. Every P is a new matrix, so a caller may keep it (or hand it to another thread).
+ */
+export function* jacobianProducts(Js: Tensor[], t = Js.length): Generator<{ k: number; P: Tensor }> {
+  if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianProducts: t = ${t} is outside 0..${Js.length}`);
+  const m = Js.length ? Js[0].shape[0] : 0;
+  let P = identity(m);
+  for (let k = t; k >= 0; k--) {
+    if (k < t) P = matmul(P, Js[k]);
+    yield { k, P };
+  }
+}
+
+/**
+ * One entry of jacobianNorms: the norms of P = ∂h(t)/∂h(k). `J` is the factor just multiplied in,
+ * J(k+1) = Js[k] (null at k = t), and `v` the previous k's right singular vector: if P' v = σ u for
+ * P' = ∂h(t)/∂h(k+1), then (P'·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near P's, and Lanczos starts from it.
+ * Returns the norms and P's singular vector for the next k.
+ */
+export function jacobianNormStep(P: Tensor, k: number, J: Tensor | null, v: Float64Array | null): { norm: JacobianNorm; v: Float64Array | null } {
+  const start = v && J ? transposeTimes(J, v) : undefined;
+  const r = spectralNormVector(P, 1e-15, start);
+  return { norm: { k, spectral: r.sigma, frobenius: frobeniusNorm(P) }, v: r.v };
 }
 
 /** Jᵀ v for J (m, m), v (m). */

@@ -158,10 +158,10 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       const ones = new Tensor([N, u]);
       ones.data.fill(1);
       const dsigma = activationBackward(ones, cache.act).data; // σ_h'(z_h(t)), (N, u)
-      const J = new Tensor([u, u]), w = cache.p.Whh.data;
+      const J = new Tensor([u, u]), Jd = J.data, w = cache.p.Whh.data;
       for (let j = 0; j < u; j++) {
-        const s = dsigma[row * u + j];
-        for (let k = 0; k < u; k++) J.data[j * u + k] = s * w[k * u + j];
+        const s = dsigma[row * u + j], r = j * u;
+        for (let k = 0; k < u; k++) Jd[r + k] = s * w[k * u + j];
       }
       return J;
     },

@@ -14,6 +14,24 @@ import type { Workspace } from "./workspace.ts";
 
 // ---------------------------------------------------------------- the kernel pair
 
+/**
+ * z ← max(0, z + b) on the rows of z (length n each; b null: no bias), in one pass:
+ * the bias add of denseForward and the ReLU of activations.ts ((v + |v|)/2, the same
+ * operations, so the same bits) fused. Conv2D uses it too, with the bias already in z.
+ */
+export function biasReluInPlace(z: Float64Array, b: Float64Array | null, n: number): void {
+  if (b === null) {
+    for (let i = 0; i < z.length; i++) z[i] = 0.5 * (z[i] + Math.abs(z[i]));
+    return;
+  }
+  for (let r = 0; r < z.length; r += n) {
+    for (let j = 0; j < n; j++) {
+      const v = z[r + j] + b[j];
+      z[r + j] = 0.5 * (v + Math.abs(v));
+    }
+  }
+}
+
 export interface DenseCache {
   /** x as a matrix (rows, in): (N, in), or (N·T, in) for a sequence batch. */
   x2: Tensor;
@@ -25,16 +43,18 @@ export interface DenseCache {
 
 /**
  * z = x·W + b. x: (N, in) or (N, T, in); W: (in, out); b: (out) or null → z: (N, out) or (N, T, out).
- * Written into `out` if given (a reused buffer with as many entries; overwritten).
+ * Written into `out` if given (a reused buffer with as many entries; overwritten). With `relu`,
+ * the result is a = max(0, z) instead, in the same pass as the bias.
  */
-export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dense", out?: Tensor): { out: Tensor; cache: DenseCache } {
+export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dense", out?: Tensor, relu = false): { out: Tensor; cache: DenseCache } {
   const [nIn, nOut] = W.shape;
   const F = x.shape[x.rank - 1];
   if (x.rank < 2) throw new Error(`${who}: expected input (N, features) or (N, T, features), got ${shapeStr(x.shape)}`);
   if (F !== nIn) throw new Error(`${who}: input ${shapeStr(x.shape)} has ${F} features, kernel expects ${nIn}`);
   const x2 = x.reshape([x.size / F, F]);
   const z2 = matmul(x2, W, out?.reshape([x2.shape[0], nOut]));
-  if (b !== null) {
+  if (relu) biasReluInPlace(z2.data, b === null ? null : b.data, nOut);
+  else if (b !== null) {
     const z = z2.data, bb = b.data;
     for (let r = 0; r < z.length; r += nOut) for (let j = 0; j < nOut; j++) z[r + j] += bb[j];
   }
@@ -112,8 +132,11 @@ export class Dense implements Layer<DenseLayerCache> {
     const ws = ctx.workspace;
     // z in the model's reused buffer during training
     const zOut = ws?.tensor(this, "z", [...x.shape.slice(0, -1), this.units]);
-    const { out: z, cache: dense } = denseForward(x, this.kernel, this.bias, `Dense(${this.units})`, zOut);
-    if (ctx.linearOutput || this.activation === "linear") return { out: z, cache: { dense, act: null, workspace: ws } };
+    const linear = ctx.linearOutput || this.activation === "linear", relu = !linear && this.activation === "relu";
+    // with the ReLU, z + b and a = max(0, z + b) in one pass (a written over z)
+    const { out: z, cache: dense } = denseForward(x, this.kernel, this.bias, `Dense(${this.units})`, zOut, relu);
+    if (relu) return { out: z, cache: { dense, act: { name: "relu", a: z }, workspace: ws } };
+    if (linear) return { out: z, cache: { dense, act: null, workspace: ws } };
     // a = σ(z)
     const { out, cache: act } = activationForward(this.activation, z, true);
     return { out, cache: { dense, act, workspace: ws } };

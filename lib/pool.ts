@@ -148,9 +148,13 @@ export function maxPoolBackward(dOut: Tensor, cache: MaxPoolCache, out?: Tensor)
   if (dOut.size !== switches.length) throw new Error(`max_pool2d backward: dOut has ${dOut.size} entries ${shapeStr(dOut.shape)}, the forward output had ${switches.length}`);
   const dX = out === undefined ? new Tensor(xShape) : out.reshape(xShape);
   if (out !== undefined) dX.data.fill(0);
-  const dx = dX.data, dy = dOut.data;
-  for (let k = 0; k < switches.length; k++) dx[switches[k]] += dy[k];
+  scatterToSwitches(dOut.data, switches, dX.data);
   return { dX };
+}
+
+/** dx[switches[k]] += dy[k] for every k: on its own, so that V8 optimises the loop apart from the set-up around it. */
+function scatterToSwitches(dy: Float64Array, switches: Int32Array, dx: Float64Array): void {
+  for (let k = 0; k < switches.length; k++) dx[switches[k]] += dy[k];
 }
 
 // ---------------------------------------------------------------- average pooling

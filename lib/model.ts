@@ -13,6 +13,7 @@ import { type Loss, getLoss } from "./losses.ts";
 import { activationForward } from "./activations.ts";
 import type { Optimizer } from "./optimizers.ts";
 import { type Layer, type Param, countParams } from "./layer.ts";
+import { Workspace } from "./workspace.ts";
 import { requireFinite, requirePositiveInteger, requireTensor } from "./validate.ts";
 import { describeDivergence, divergenceFacts } from "./divergence.ts";
 import { type WeightedLayer, writeWeightsFile, readWeightsFile } from "./weights-file.ts";
@@ -81,6 +82,8 @@ export class Sequential {
   readonly name: string;
   readonly layers: Layer[] = [];
   private rng: Rng;
+  /** The layers' reused buffers during lossAndGradients (workspace.ts). */
+  private readonly workspace = new Workspace();
   private built = false;
   private outputShapes: number[][] = [];
   private inputShape: number[] | null = null;
@@ -167,11 +170,13 @@ export class Sequential {
   }
 
   /** Forward through every layer. With `fused`, the last layer returns z and the loss applies its activation. */
-  private forwardAll(x: Tensor, training: boolean, fused: boolean): { out: Tensor; caches: unknown[] } {
+  private forwardAll(x: Tensor, training: boolean, fused: boolean, workspace?: Workspace): { out: Tensor; caches: unknown[] } {
     const caches: unknown[] = [];
     let a = x;
     this.layers.forEach((layer, i) => {
-      const { out, cache } = layer.forward(a, { training, linearOutput: fused && i === this.layers.length - 1 });
+      const last = i === this.layers.length - 1;
+      // the last layer's output is returned to the caller: never a reused buffer
+      const { out, cache } = layer.forward(a, { training, linearOutput: fused && last, workspace: last ? undefined : workspace });
       caches.push(cache);
       a = out;
     });
@@ -201,7 +206,7 @@ export class Sequential {
     const loss = this.loss as Loss;
     const fused = loss.fusedActivation !== undefined;
     // 1. forward, keeping every layer's cache
-    const { out, caches } = this.forwardAll(x, true, fused);
+    const { out, caches } = this.forwardAll(x, true, fused, this.workspace);
     // 2. the loss and ∂L/∂output
     const { loss: dataLoss, cache } = loss.forward(out, y);
     let d = loss.backward(cache);

@@ -210,51 +210,118 @@ export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Ar
 /**
  * The i-k-j loop on a block: C(i, j) += Σ_p A(i, p)·B(p, j) for i < m, p < k, j < w, with
  * A(i, p) = a[a0 + i·si + p·sp], B(p, j) = b[p·bs + j] and C(i, j) = c[c0 + i·cs + j].
- * Each C(i, j) gains the same terms in the same order whether row i is one of 4 or on its own.
+ *
+ * Every C(i, j) gains its terms in groups of 4 in p order, c += (A(i,p)B(p,j) + … + A(i,p+3)B(p+3,j)),
+ * then the last k mod 4 terms one at a time: the same sum, in the same order, whichever rows a
+ * call covers. The loop takes 8 rows of C and 8 rows of B (two groups of 4) at a time: its inner
+ * loop does 128 multiply-adds per 8 loads of B and 8 loads/stores of C. The 64 entries of A do not
+ * fit in the 16 float registers; V8 keeps them on the stack and multiplies from there, which costs
+ * far less than the bounds-checked array accesses they save. `c = c + g0 + g1` rounds exactly as
+ * two passes `c += g0; c += g1`. Rows left over go 4 at a time, then one at a time (`axpyOneRow`); the k mod 8
+ * last terms 4 rows at a time (`axpyFourRows`, the kernel's loop before it took 8 rows).
+ * It uses no outside names but those two, so that a worker thread can run the very same code.
  */
 export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, m: number, k: number, w: number): void {
-  const m4 = m - (m % 4), k4 = k - (k % 4);
+  const k8 = k - (k % 8);
   let i = 0;
-  for (; i < m4; i += 4) {
-    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
-    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
-    let p = 0;
-    for (; p < k4; p += 4) {
-      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
-      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
-      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
-      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
-      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+  for (; i + 8 <= m; i += 8) {
+    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs, r4 = r3 + cs, r5 = r4 + cs, r6 = r5 + cs, r7 = r6 + cs;
+    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si, q4 = q3 + si, q5 = q4 + si, q6 = q5 + si, q7 = q6 + si;
+    for (let p = 0; p < k8; p += 8) {
+      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp, o4 = o3 + sp, o5 = o4 + sp, o6 = o5 + sp, o7 = o6 + sp;
+      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3], a04 = a[q0 + o4], a05 = a[q0 + o5], a06 = a[q0 + o6], a07 = a[q0 + o7];
+      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3], a14 = a[q1 + o4], a15 = a[q1 + o5], a16 = a[q1 + o6], a17 = a[q1 + o7];
+      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3], a24 = a[q2 + o4], a25 = a[q2 + o5], a26 = a[q2 + o6], a27 = a[q2 + o7];
+      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3], a34 = a[q3 + o4], a35 = a[q3 + o5], a36 = a[q3 + o6], a37 = a[q3 + o7];
+      const a40 = a[q4 + o0], a41 = a[q4 + o1], a42 = a[q4 + o2], a43 = a[q4 + o3], a44 = a[q4 + o4], a45 = a[q4 + o5], a46 = a[q4 + o6], a47 = a[q4 + o7];
+      const a50 = a[q5 + o0], a51 = a[q5 + o1], a52 = a[q5 + o2], a53 = a[q5 + o3], a54 = a[q5 + o4], a55 = a[q5 + o5], a56 = a[q5 + o6], a57 = a[q5 + o7];
+      const a60 = a[q6 + o0], a61 = a[q6 + o1], a62 = a[q6 + o2], a63 = a[q6 + o3], a64 = a[q6 + o4], a65 = a[q6 + o5], a66 = a[q6 + o6], a67 = a[q6 + o7];
+      const a70 = a[q7 + o0], a71 = a[q7 + o1], a72 = a[q7 + o2], a73 = a[q7 + o3], a74 = a[q7 + o4], a75 = a[q7 + o5], a76 = a[q7 + o6], a77 = a[q7 + o7];
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs, b4 = b3 + bs, b5 = b4 + bs, b6 = b5 + bs, b7 = b6 + bs;
       for (let j = 0; j < w; j++) {
-        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
-        c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
-        c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
-        c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
-        c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j], x4 = b[b4 + j], x5 = b[b5 + j], x6 = b[b6 + j], x7 = b[b7 + j];
+        c[r0 + j] = c[r0 + j] + (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) + (a04 * x4 + a05 * x5 + a06 * x6 + a07 * x7);
+        c[r1 + j] = c[r1 + j] + (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) + (a14 * x4 + a15 * x5 + a16 * x6 + a17 * x7);
+        c[r2 + j] = c[r2 + j] + (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) + (a24 * x4 + a25 * x5 + a26 * x6 + a27 * x7);
+        c[r3 + j] = c[r3 + j] + (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) + (a34 * x4 + a35 * x5 + a36 * x6 + a37 * x7);
+        c[r4 + j] = c[r4 + j] + (a40 * x0 + a41 * x1 + a42 * x2 + a43 * x3) + (a44 * x4 + a45 * x5 + a46 * x6 + a47 * x7);
+        c[r5 + j] = c[r5 + j] + (a50 * x0 + a51 * x1 + a52 * x2 + a53 * x3) + (a54 * x4 + a55 * x5 + a56 * x6 + a57 * x7);
+        c[r6 + j] = c[r6 + j] + (a60 * x0 + a61 * x1 + a62 * x2 + a63 * x3) + (a64 * x4 + a65 * x5 + a66 * x6 + a67 * x7);
+        c[r7 + j] = c[r7 + j] + (a70 * x0 + a71 * x1 + a72 * x2 + a73 * x3) + (a74 * x4 + a75 * x5 + a76 * x6 + a77 * x7);
       }
     }
-    for (; p < k; p++) {
-      const op = p * sp, bp = p * bs;
-      const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-      for (let j = 0; j < w; j++) {
-        const x = b[bp + j];
-        c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
-      }
+    if (k8 < k) {
+      axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, k8, k, w);
+      axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i + 4, k8, k, w);
     }
   }
-  for (; i < m; i++) {
-    const r = c0 + i * cs, q = a0 + i * si;
-    let p = 0;
-    for (; p < k4; p += 4) {
-      const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
-      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
-      for (let j = 0; j < w; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+  for (; i + 4 <= m; i += 4) {
+    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
+    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+    for (let p = 0; p < k8; p += 8) {
+      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp, o4 = o3 + sp, o5 = o4 + sp, o6 = o5 + sp, o7 = o6 + sp;
+      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3], a04 = a[q0 + o4], a05 = a[q0 + o5], a06 = a[q0 + o6], a07 = a[q0 + o7];
+      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3], a14 = a[q1 + o4], a15 = a[q1 + o5], a16 = a[q1 + o6], a17 = a[q1 + o7];
+      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3], a24 = a[q2 + o4], a25 = a[q2 + o5], a26 = a[q2 + o6], a27 = a[q2 + o7];
+      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3], a34 = a[q3 + o4], a35 = a[q3 + o5], a36 = a[q3 + o6], a37 = a[q3 + o7];
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs, b4 = b3 + bs, b5 = b4 + bs, b6 = b5 + bs, b7 = b6 + bs;
+      for (let j = 0; j < w; j++) {
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j], x4 = b[b4 + j], x5 = b[b5 + j], x6 = b[b6 + j], x7 = b[b7 + j];
+        c[r0 + j] = c[r0 + j] + (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) + (a04 * x4 + a05 * x5 + a06 * x6 + a07 * x7);
+        c[r1 + j] = c[r1 + j] + (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) + (a14 * x4 + a15 * x5 + a16 * x6 + a17 * x7);
+        c[r2 + j] = c[r2 + j] + (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) + (a24 * x4 + a25 * x5 + a26 * x6 + a27 * x7);
+        c[r3 + j] = c[r3 + j] + (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) + (a34 * x4 + a35 * x5 + a36 * x6 + a37 * x7);
+      }
     }
-    for (; p < k; p++) {
-      const ap = a[q + p * sp], bp = p * bs;
-      for (let j = 0; j < w; j++) c[r + j] += ap * b[bp + j];
+    if (k8 < k) axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, k8, k, w);
+  }
+  for (; i < m; i++) axpyOneRow(a, a0, si, sp, b, bs, c, c0, cs, i, k, w);
+}
+
+/** Rows i .. i+3 of axpyBlock's C gain the terms p0 ≤ p < k (p0 a multiple of 4): groups of 4, then singles. */
+export function axpyFourRows(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, i: number, p0: number, k: number, w: number): void {
+  const k4 = k - (k % 4);
+  const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
+  const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+  let p = p0;
+  for (; p < k4; p += 4) {
+    const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
+    const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
+    const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
+    const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
+    const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
+    const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+    for (let j = 0; j < w; j++) {
+      const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+      c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+      c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+      c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+      c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
     }
+  }
+  for (; p < k; p++) {
+    const op = p * sp, bp = p * bs;
+    const x0 = a[q0 + op], x1 = a[q1 + op], x2 = a[q2 + op], x3 = a[q3 + op];
+    for (let j = 0; j < w; j++) {
+      const x = b[bp + j];
+      c[r0 + j] += x0 * x; c[r1 + j] += x1 * x; c[r2 + j] += x2 * x; c[r3 + j] += x3 * x;
+    }
+  }
+}
+
+/** Row i of axpyBlock's C gains all its terms the same way: groups of 4, then singles. */
+export function axpyOneRow(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, i: number, k: number, w: number): void {
+  const k4 = k - (k % 4);
+  const r = c0 + i * cs, q = a0 + i * si;
+  let p = 0;
+  for (; p < k4; p += 4) {
+    const x0 = a[q + p * sp], x1 = a[q + (p + 1) * sp], x2 = a[q + (p + 2) * sp], x3 = a[q + (p + 3) * sp];
+    const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+    for (let j = 0; j < w; j++) c[r + j] += x0 * b[b0 + j] + x1 * b[b1 + j] + x2 * b[b2 + j] + x3 * b[b3 + j];
+  }
+  for (; p < k; p++) {
+    const x = a[q + p * sp], bp = p * bs;
+    for (let j = 0; j < w; j++) c[r + j] += x * b[bp + j];
   }
 }
 

@@ -179,21 +179,28 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //    least 32 rows) is the i-k-j loop below on B packed a block at a time
 //    (256 rows × 128 columns, 256 KB, copied contiguous whatever B's layout),
 //    so the block stays in cache while every row of A passes over it instead
-//    of all of B streaming from memory for every 4 rows of A. Its results are
+//    of all of B streaming from memory for every 8 rows of A. Its results are
 //    bit-identical to the unpacked loop's.
 //  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
-//    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
-//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C, with
-//    16 entries of A in registers. A is read through strides, so the same
-//    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
-//    style over packed 4-column panels, measured slower than this in V8.)
+//    Its block, `axpyBlock`, works on 8 rows of C and 8 rows of B at a time,
+//    so each pass over a row does 128 multiply-adds per 8 loads of B and 8
+//    loads/stores of C; the 64 entries of A wait on the stack, not in
+//    registers, and that costs less than the array accesses it saves (V8
+//    checks the bounds of every typed-array access). The 4×4 block it grew
+//    from measured 1.2–1.6× slower on every shape `npm run bench` times. A is
+//    read through strides, so the same kernel serves A·B and Aᵀ·B. (A 3×4
+//    block of C in registers, dot-product style over packed 4-column panels,
+//    measured slower than a 4×4 i-k-j block in V8.)
 //  - A·Bᵀ goes through the same loop: with few rows of A as (B·Aᵀ)ᵀ, which
 //    reads B once, and otherwise with Bᵀ gathered into the packed blocks.
 //
 // Every C(i, j) is then the same sum in the same order whichever rows a call
 // covers and however many: splitting the rows between threads (threads.ts), or
-// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no bit. `matmulNaive`, the textbook triple loop, is the reference
-// they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
+// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no
+// bit. The sum is C(i, j) (+)= (4 terms) + (4 terms) + ... in p order, then the
+// k mod 4 last terms one at a time; test/matrix-kernel.test.ts writes that order
+// out and compares every path with it bit for bit. `matmulNaive`, the textbook
+// triple loop, is the reference they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
 // the benchmark compares the packed kernel with.
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.
@@ -334,7 +341,7 @@ export const GEMM_KC = 256;
  * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]:
  * (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ; (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ.
  * B is copied a block of GEMM_KC rows × GEMM_NC columns at a time into `pack` (row-major, contiguous),
- * so the inner loop streams 4 short contiguous rows whatever B's layout, and the block stays in cache
+ * so the inner loop streams 8 short contiguous rows whatever B's layout, and the block stays in cache
  * while every row of A passes over it. C accumulates in memory in the same order as in axpyKernel
  * (blocks of 4 p, KC a multiple of 4), so the result is bit-identical to it, and to any split of the rows.
  * It uses no outside name but `axpyBlock`, so that a worker thread can run the very same code.

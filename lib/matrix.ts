@@ -183,7 +183,7 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //    bit-identical to the unpacked loop's.
 //  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
 //    Its block, `axpyBlock`, works on 8 rows of C and 8 rows of B at a time,
-//    so each pass over a row does 128 multiply-adds per 8 loads of B and 8
+//    so each step of its inner loop does 64 multiply-adds per 8 loads of B and 8
 //    loads/stores of C; the 64 entries of A wait on the stack, not in
 //    registers, and that costs less than the array accesses it saves (V8
 //    checks the bounds of every typed-array access). The 4×4 block it grew
@@ -221,11 +221,12 @@ export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Ar
  * Every C(i, j) gains its terms in groups of 4 in p order, c += (A(i,p)B(p,j) + … + A(i,p+3)B(p+3,j)),
  * then the last k mod 4 terms one at a time: the same sum, in the same order, whichever rows a
  * call covers. The loop takes 8 rows of C and 8 rows of B (two groups of 4) at a time: its inner
- * loop does 128 multiply-adds per 8 loads of B and 8 loads/stores of C. The 64 entries of A do not
+ * loop does 64 multiply-adds per 8 loads of B and 8 loads/stores of C. The 64 entries of A do not
  * fit in the 16 float registers; V8 keeps them on the stack and multiplies from there, which costs
  * far less than the bounds-checked array accesses they save. `c = c + g0 + g1` rounds exactly as
- * two passes `c += g0; c += g1`. Rows left over go 4 at a time, then one at a time (`axpyOneRow`); the k mod 8
- * last terms 4 rows at a time (`axpyFourRows`, the kernel's loop before it took 8 rows).
+ * two passes `c += g0; c += g1`. Rows left over go 4 at a time (`axpyFourRows`, the
+ * kernel's loop before it took 8 rows), then one at a time (`axpyOneRow`); the k mod 8 last terms
+ * of each block of 8 rows go through `axpyFourRows` too.
  * It uses no outside names but those two, so that a worker thread can run the very same code.
  */
 export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, m: number, k: number, w: number): void {
@@ -262,26 +263,7 @@ export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b
       axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i + 4, k8, k, w);
     }
   }
-  for (; i + 4 <= m; i += 4) {
-    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
-    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
-    for (let p = 0; p < k8; p += 8) {
-      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp, o4 = o3 + sp, o5 = o4 + sp, o6 = o5 + sp, o7 = o6 + sp;
-      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3], a04 = a[q0 + o4], a05 = a[q0 + o5], a06 = a[q0 + o6], a07 = a[q0 + o7];
-      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3], a14 = a[q1 + o4], a15 = a[q1 + o5], a16 = a[q1 + o6], a17 = a[q1 + o7];
-      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3], a24 = a[q2 + o4], a25 = a[q2 + o5], a26 = a[q2 + o6], a27 = a[q2 + o7];
-      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3], a34 = a[q3 + o4], a35 = a[q3 + o5], a36 = a[q3 + o6], a37 = a[q3 + o7];
-      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs, b4 = b3 + bs, b5 = b4 + bs, b6 = b5 + bs, b7 = b6 + bs;
-      for (let j = 0; j < w; j++) {
-        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j], x4 = b[b4 + j], x5 = b[b5 + j], x6 = b[b6 + j], x7 = b[b7 + j];
-        c[r0 + j] = c[r0 + j] + (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) + (a04 * x4 + a05 * x5 + a06 * x6 + a07 * x7);
-        c[r1 + j] = c[r1 + j] + (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) + (a14 * x4 + a15 * x5 + a16 * x6 + a17 * x7);
-        c[r2 + j] = c[r2 + j] + (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) + (a24 * x4 + a25 * x5 + a26 * x6 + a27 * x7);
-        c[r3 + j] = c[r3 + j] + (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) + (a34 * x4 + a35 * x5 + a36 * x6 + a37 * x7);
-      }
-    }
-    if (k8 < k) axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, k8, k, w);
-  }
+  for (; i + 4 <= m; i += 4) axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, 0, k, w);
   for (; i < m; i++) axpyOneRow(a, a0, si, sp, b, bs, c, c0, cs, i, k, w);
 }
 

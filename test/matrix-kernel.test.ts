@@ -29,8 +29,8 @@ function groupedNaive(A: Tensor, B: Tensor, C0?: Tensor): Tensor {
 
 const same = (x: Tensor, y: Tensor) => x.data.every((v, i) => Object.is(v, y.data[i]));
 
-// m: single rows, a block of 4, of 8, and the mixes; k: every k mod 8, and past a packed block (256); n: not multiples of 4 or 8
-const MS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 17, 18, 33];
+// m: single rows, a block of 4, of 8, of 9 (8 and a ninth row), and the mixes; k: every k mod 8, and past a packed block (256); n: not multiples of 4 or 8
+const MS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 16, 17, 18, 26, 33];
 const KS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 18, 250, 257];
 const NS = [1, 6, 13, 130];
 

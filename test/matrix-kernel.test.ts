@@ -48,13 +48,15 @@ test("every path agrees with the naive loop and sums in the kernel's order, bit 
   }
 });
 
-test("the packed path (A·B: ≥ 32 rows and B ≥ 512×512 entries or n a multiple of 512; A·Bᵀ: > 32 rows) sums in the same order", () => {
+test("the packed path (A·B: ≥ 32 rows and B ≥ 512×512 entries or n a multiple of 512; Aᵀ·B: n a multiple of 512, k ≤ 512; A·Bᵀ: > 32 rows) sums in the same order", () => {
   const rng = new Rng(8);
   for (const [m, k, n] of [[32, 129, 130], [41, 257, 131], [64, 300, 200], [35, 17, 1000], [37, 513, 129], [33, 515, 513], [34, 300, 1000], [32, 41, 512], [40, 130, 1024]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const order = groupedNaive(A, B);
     assert.ok(same(matmul(A, B), order), `A·B ${m}x${k}x${n}`);
     assert.ok(same(matmulABt(A, transpose(B)), order), `A·Bᵀ ${m}x${k}x${n}`);
+    assert.ok(same(matmulAtB(transpose(A), B), order), `Aᵀ·B ${m}x${k}x${n}`);
+    assert.ok(same(matmulAtB(transpose(A), B, order.clone(), true), groupedNaive(A, B, order)), `Aᵀ·B += ${m}x${k}x${n}`);
   }
 });
 

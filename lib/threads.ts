@@ -19,7 +19,7 @@
  * parallel already.
  */
 import { Worker, MessageChannel, type MessagePort } from "node:worker_threads";
-import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { gemmPacked, axpyKernel, axpyBlock, axpyFourRows, axpyOneRow, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n) and 8 rows.
@@ -55,6 +55,8 @@ function helperSource(): string {
 let ctl = null;
 try {
   const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+  const axpyFourRows = ${axpyFourRows.toString()};
+  const axpyOneRow = ${axpyOneRow.toString()};
   const axpyBlock = ${axpyBlock.toString()};
   const gemmPacked = ${gemmPacked.toString()};
   const axpyKernel = ${axpyKernel.toString()};

@@ -22,7 +22,7 @@
  * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
  * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
-import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose } from "./matrix.ts";
 import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove } from "./bptt.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
@@ -33,8 +33,13 @@ export function stepRows(S: Tensor, b: number, N: number): Tensor {
 
 /** A pass's step buffers: each (T·N, width) block array and (N, width) scratch made on first request. */
 function stepWorkspace(T: number, N: number): StepWorkspace {
-  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>();
+  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>(), transposes = new Map<Tensor, Tensor>();
   return {
+    transposeOf(W) {
+      let Wt = transposes.get(W);
+      if (Wt === undefined) transposes.set(W, (Wt = transpose(W)));
+      return Wt;
+    },
     t: 0,
     block(name, width) {
       let S = blocks.get(name);

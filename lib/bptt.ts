@@ -106,6 +106,11 @@ export interface StepWorkspace {
   t: number;
   block(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
+  /**
+   * Wᵀ, transposed once per pass and then reused: the backward steps' dz(t)·Uᵀ as a plain
+   * product dz(t)·(Uᵀ), which runs faster than matmulABt at the cells' sizes and gives the same bits.
+   */
+  transposeOf(W: Tensor): Tensor;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */

@@ -179,10 +179,10 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
       lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
       return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };
     },
-    stepBackward(dState: CellState, cache, dz, _same, dPrev) {
+    stepBackward(dState: CellState, cache, dz, _same, dPrev, ws) {
       lstmGatesBackward(dState.h, dState.c as Tensor, cache, dz, dPrev ? (dPrev.c as Tensor) : null);
       // ∂L/∂h(t−1) = dz Uᵀ
-      if (dPrev) matmulABt(dz, cache.p.U, dPrev.h);
+      if (dPrev) matmul(dz, ws.transposeOf(cache.p.U), dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
   };

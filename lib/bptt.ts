@@ -25,7 +25,7 @@
 import { spectralNormVector } from "./lanczos.ts";
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
-import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
+import { bpttForwardSequence, bpttBackwardSequence, type SequenceWorkspace } from "./bptt-sequence.ts";
 
 // ---------------------------------------------------------------- the cell interface
 
@@ -106,11 +106,8 @@ export interface StepWorkspace {
   t: number;
   block(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
-  /**
-   * Wᵀ, transposed once per pass and then reused: the backward steps' dz(t)·Uᵀ as a plain
-   * product dz(t)·(Uᵀ), which runs faster than matmulABt at the cells' sizes and gives the same bits.
-   */
-  transposeOf(W: Tensor): Tensor;
+  /** out = dz·Uᵀ, the backward step's ∂L/∂h(t−1) through the recurrent kernel U (same bits as matmulABt). */
+  timesTransposed(dz: Tensor, U: Tensor, out: Tensor): void;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
@@ -165,12 +162,24 @@ export interface SequenceStack {
   X: Tensor;
   /** h(t−1) for t = T..1: (T·N, u). */
   Hprev: Tensor;
+  /** False once a later forward pass has reused the workspace these stacks (and the step caches) live in. */
+  valid(): boolean;
+}
+
+/** N, T and u of a forward pass, read off its input and state without touching h(1..T). */
+export function forwardDims(fwd: BpttForward<unknown>): { N: number; T: number; u: number } {
+  return { N: fwd.xShape[0], T: fwd.xShape[1], u: fwd.first.h.shape[1] };
 }
 
 /** Options of both passes. */
 export interface BpttPathOptions {
   /** Run the step-by-step loop even when the cell has a sequence-level fast path (the reference it is tested against). */
   stepwise?: boolean;
+  /**
+   * The fast path's arrays, reused from pass to pass (bptt-sequence.ts): a layer passes its own. The forward
+   * result is then valid only until the next forward pass in the same workspace.
+   */
+  workspace?: SequenceWorkspace;
 }
 
 /** An initial state (u,) or (N, u) as (N, u), after checking its shape. */
@@ -197,7 +206,7 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
   if (cell.hasCellState) first.c = initialState(init.c0, N, u, "c0", who);
   const shapes = { xShape: [...x.shape], h0Shape: init.h0 ? [...init.h0.shape] : null, c0Shape: init.c0 ? [...init.c0.shape] : null };
   // The fast path runs these same steps with x(t)·W for all t as one product before the loop (bptt-sequence.ts).
-  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes);
+  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes, opts.workspace);
 
   const hs = new Tensor([N, T, u]);
   const cs = cell.hasCellState ? new Tensor([N, T, u]) : null;
@@ -271,8 +280,9 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
 
 /** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
-  const [N, T, u] = fwd.hs.shape;
+  const { N, T, u } = forwardDims(fwd);
   const who = `${cell.kind}(${u}) backward`;
+  if (fwd.seq && !fwd.seq.valid()) throw new Error(`${who}: this forward pass's buffers were reused by a later forward pass of the same layer; run the backward pass before the next forward pass`);
   const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);

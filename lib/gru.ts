@@ -186,7 +186,7 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
       gruGatesBackward(dState.h, cache, dxw, dhu, dhDirect);
       if (!dPrev) return;
       // ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
-      matmul(dhu, ws.transposeOf(cache.p.U), dPrev.h);
+      ws.timesTransposed(dhu, cache.p.U, dPrev.h);
       const dp = dPrev.h.data, dD = dhDirect.data;
       for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
     },

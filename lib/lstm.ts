@@ -182,7 +182,7 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
     stepBackward(dState: CellState, cache, dz, _same, dPrev, ws) {
       lstmGatesBackward(dState.h, dState.c as Tensor, cache, dz, dPrev ? (dPrev.c as Tensor) : null);
       // ∂L/∂h(t−1) = dz Uᵀ
-      if (dPrev) matmul(dz, ws.transposeOf(cache.p.U), dPrev.h);
+      if (dPrev) ws.timesTransposed(dz, cache.p.U, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
   };

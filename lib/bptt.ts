@@ -246,6 +246,9 @@ export interface BpttBackwardOptions extends BpttPathOptions {
   initialStateGrad?: boolean;
 }
 
+/** The weight gradients alone: bpttBackward without ∂L/∂x, for a first layer, whose input is the data. */
+export type BpttWeightGradients<P> = Omit<BpttResult<P>, "dx">;
+
 export interface BpttResult<P> {
   /** ∂L/∂x: (N, T, F). */
   dx: Tensor;
@@ -280,6 +283,16 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
 
 /** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
+  return backward(cell, params, fwd, opts, true) as BpttResult<P>;
+}
+
+/** bpttBackward without ∂L/∂x (one product over all steps less on the fast path). */
+export function bpttWeightGradients<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttWeightGradients<P> {
+  const { dx: _, ...rest } = backward(cell, params, fwd, opts, false);
+  return rest;
+}
+
+function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions, inputGrad: boolean): BpttWeightGradients<P> & { dx: Tensor | null } {
   const { N, T, u } = forwardDims(fwd);
   const who = `${cell.kind}(${u}) backward`;
   if (fwd.seq && !fwd.seq.valid()) throw new Error(`${who}: this forward pass's buffers were reused by a later forward pass of the same layer; run the backward pass before the next forward pass`);
@@ -294,12 +307,12 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
 
   // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
   if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
-    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad });
+    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad });
     return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
   }
 
   const grads = zerosLikeParams(params);
-  const dx = new Tensor(fwd.xShape);
+  const dx = inputGrad ? new Tensor(fwd.xShape) : null;
   const dLdhNorms = new Array<number>(T).fill(0);
   const stepGradNorms: number[] | null = recordSteps ? new Array<number>(T).fill(0) : null;
   const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
@@ -325,7 +338,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
       stepGradNorms[t] = frobeniusNorm(into[cell.recurrentKey]);
       for (const k of Object.keys(grads)) addInto(grads[k], into[k]);
     }
-    setTimeStep(dx, t, dxt);
+    if (dx) setTimeStep(dx, t, dxt);
 
     dhNext = dPrev ? dPrev.h : null;
     dcNext = dPrev ? dPrev.c : undefined;
@@ -341,9 +354,9 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
 
 /** ∂L/∂h(0), ∂L/∂c(0) in the given initial states' shapes, and clipping by global norm. */
 function finishBackward<P extends CellParams, C>(
-  grads: P, dx: Tensor, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
+  grads: P, dx: Tensor | null, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
   stepGrads: P[] | null, stepGradNorms: number[] | null, clipNorm: number | undefined, recordSteps: boolean,
-): BpttResult<P> {
+): BpttWeightGradients<P> & { dx: Tensor | null } {
   let dh0 = dhNext ? initialStateShaped(dhNext, fwd.h0Shape) : null;
   let dc0 = dcNext ? initialStateShaped(dcNext, fwd.c0Shape) : null;
 

@@ -15,7 +15,7 @@ import { Tensor, shapeStr, type Shape } from "./matrix.ts";
 import { Rng, glorotUniform, orthogonal, zerosInit } from "./random.ts";
 import type { Regularizer } from "./regularizers.ts";
 import type { Layer, Param, ForwardContext } from "./layer.ts";
-import { type Cell, type CellParams, type BpttForward, bpttForward, bpttBackward, forwardDims } from "./bptt.ts";
+import { type Cell, type CellParams, type BpttForward, type BpttBackwardOptions, type BpttWeightGradients, bpttForward, bpttBackward, bpttWeightGradients, forwardDims } from "./bptt.ts";
 import { SequenceWorkspace } from "./bptt-sequence.ts";
 import { type RnnActivation, type RnnParams, type RnnStepCache, simpleRnnCell, checkRnnActivation } from "./rnn.ts";
 import { type LstmParams, type LstmStepCache, lstmCell } from "./lstm.ts";
@@ -119,17 +119,30 @@ abstract class Recurrent<P extends CellParams, C> implements Layer<RecurrentCach
   }
 
   backward(dOut: Tensor, cache: RecurrentCache<C>): { dX: Tensor; grads: Tensor[] } {
-    const w = this.built();
+    const r = bpttBackward(this.cell, this.built(), cache.fwd, this.backwardOptions(dOut, cache));
+    return { dX: r.dx, grads: this.gradientList(r) };
+  }
+
+  /** The weight gradients alone, for the model's first layer: ∂L/∂x would be a gradient with respect to the data. */
+  paramGradients(dOut: Tensor, cache: RecurrentCache<C>): Tensor[] {
+    return this.gradientList(bpttWeightGradients(this.cell, this.built(), cache.fwd, this.backwardOptions(dOut, cache)));
+  }
+
+  private backwardOptions(dOut: Tensor, cache: RecurrentCache<C>): BpttBackwardOptions {
     const { N, T, u } = forwardDims(cache.fwd);
     const want = this.returnSequences ? [N, T, u] : [N, u];
     if (dOut.rank !== want.length || dOut.shape.some((d, i) => d !== want[i])) throw new Error(`${this.who} backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr(want)}`);
     // A constant zero initial state needs no gradient: BPTT stops at t = 1.
     const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState };
-    const r = bpttBackward(this.cell, w, cache.fwd, this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut });
+    return this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut };
+  }
+
+  /** The gradients in params() order: kernel, recurrent kernel, bias [, h(0), c(0)]. */
+  private gradientList(r: BpttWeightGradients<P>): Tensor[] {
     const grads: Tensor[] = this.kerasNames.map(([k]) => r.grads[k]);
     if (this.h0) grads.push(r.dh0 as Tensor);
     if (this.c0) grads.push(r.dc0 as Tensor);
-    return { dX: r.dx, grads };
+    return grads;
   }
 }
 

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { type Cell, type CellParams, type InitialState, type BpttBackwardOptions, bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { type Cell, type CellParams, type InitialState, type BpttBackwardOptions, bpttForward, bpttBackward, bpttWeightGradients } from "../lib/bptt.ts";
 import { SequenceWorkspace } from "../lib/bptt-sequence.ts";
 import { LSTM } from "../lib/recurrent.ts";
 import { simpleRnnCell, type RnnActivation } from "../lib/rnn.ts";
@@ -185,6 +185,34 @@ test("a layer's training passes reuse its workspace; its inference passes do not
   assert.equal(gb, ga);
   l.forward(randn([3, 5, 2], rng), { training: true });
   assert.throws(() => l.backward(dOut, first.cache), /reused by a later forward pass/);
+});
+
+for (const c of CASES) {
+  test(`${c.name}: the weight gradients alone (no ∂L/∂x) are the bits of the full backward pass, on both paths`, () => {
+    const rng = new Rng(33);
+    const p = c.params(3, 5, rng);
+    const x = randn([6, 7, 3], rng), dhs = randn([6, 7, 5], rng);
+    for (const stepwise of [false, true]) {
+      const fwd = bpttForward(c.cell, p, x, { h0: randn([5], rng, 0.5) }, { stepwise });
+      const full = bpttBackward(c.cell, p, fwd, { dhs, stepwise });
+      const only = bpttWeightGradients(c.cell, p, fwd, { dhs, stepwise });
+      assert.ok(!("dx" in only), "no dx");
+      for (const k of Object.keys(p)) assert.equal(Array.from(only.grads[k].data), Array.from(full.grads[k].data), `∂L/∂${k} stepwise=${stepwise}`);
+      assert.equal(Array.from((only.dh0 as Tensor).data), Array.from((full.dh0 as Tensor).data));
+      assert.equal(only.dLdhNorms, full.dLdhNorms);
+    }
+  });
+}
+
+test("a recurrent layer's paramGradients (the model's first layer) equal its backward pass's gradients", () => {
+  const rng = new Rng(34);
+  const l = new LSTM(4, { trainableInitialState: true });
+  l.build([5, 2], rng);
+  const x = randn([3, 5, 2], rng), dOut = randn([3, 4], rng);
+  const { cache } = l.forward(x, { training: true });
+  const a = l.backward(dOut, cache).grads, b = l.paramGradients(dOut, cache);
+  assert.is(b.length, a.length);
+  a.forEach((g, i) => assert.equal(Array.from(b[i].data), Array.from(g.data)));
 });
 
 test.run();

@@ -130,7 +130,13 @@ function toReversedStack(x: Tensor, ws?: SequenceWorkspace): Tensor {
   const [N, T, F] = x.shape;
   const out = stackTensor(ws, "X", T * N, F);
   const s = x.data, d = out.data;
-  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), ((T - 1 - t) * N + n) * F);
+  // plain loops: a subarray per row costs more than copying a few features
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      const from = (n * T + t) * F, to = ((T - 1 - t) * N + n) * F;
+      for (let f = 0; f < F; f++) d[to + f] = s[from + f];
+    }
+  }
   return out;
 }
 
@@ -141,7 +147,10 @@ function fromReversedStack(S: Tensor, N: number, T: number): Tensor {
   const s = S.data, d = out.data;
   for (let t = 0; t < T; t++) {
     const b = T - 1 - t;
-    for (let n = 0; n < N; n++) d.set(s.subarray((b * N + n) * G, (b * N + n + 1) * G), (n * T + t) * G);
+    for (let n = 0; n < N; n++) {
+      const from = (b * N + n) * G, to = (n * T + t) * G;
+      for (let j = 0; j < G; j++) d[to + j] = s[from + j];
+    }
   }
   return out;
 }
@@ -201,16 +210,16 @@ export interface SequenceBackward<P> {
 /** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
 export function bpttBackwardSequence<P extends CellParams, C>(
   cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
-  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean; inputGrad: boolean },
+  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean; inputGrad: boolean; stepNorms: boolean },
 ): SequenceBackward<P> {
   const { N, T, u } = forwardDims(fwd);
   const W = params[k.inputKey], G = W.shape[1];
-  const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad } = opts;
+  const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms } = opts;
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
   const dZx = reusedTensor("dZx", [T * N, G]);
   const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
   const ws = stepWorkspace(T, N);
-  const dLdhNorms = new Array<number>(T).fill(0);
+  const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
   let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
   let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
@@ -218,7 +227,7 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   for (let t = T - 1; t >= 0; t--) {
     // ∂L/∂h(t) = from above at this step + carried back from step t+1
     if (dhs) addFromAbove(dh, dhs, t);
-    dLdhNorms[t] = frobeniusNorm(dh);
+    if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
     const needPrev = t > 0 || initialStateGrad;
     ws.t = t;
     const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;

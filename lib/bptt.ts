@@ -244,6 +244,8 @@ export interface BpttBackwardOptions extends BpttPathOptions {
   recordSteps?: boolean;
   /** Compute ∂L/∂h(0) (and ∂L/∂c(0)); default true. A layer whose initial state is a constant turns it off. */
   initialStateGrad?: boolean;
+  /** Compute dLdhNorms (a pass over ∂L/∂h(t) per step); default true. A layer that only trains turns it off. */
+  stepNorms?: boolean;
 }
 
 /** The weight gradients alone: bpttBackward without ∂L/∂x, for a first layer, whose input is the data. */
@@ -258,7 +260,7 @@ export interface BpttResult<P> {
   dh0: Tensor | null;
   /** ∂L/∂c(0), likewise, for a cell with a cell state; otherwise null. */
   dc0: Tensor | null;
-  /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t). */
+  /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t); empty with stepNorms: false. */
   dLdhNorms: number[];
   /** With recordSteps: each step's contribution to every weight's gradient, t = 1..T. */
   stepGrads: P[] | null;
@@ -296,7 +298,7 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
   const { N, T, u } = forwardDims(fwd);
   const who = `${cell.kind}(${u}) backward`;
   if (fwd.seq && !fwd.seq.valid()) throw new Error(`${who}: this forward pass's buffers were reused by a later forward pass of the same layer; run the backward pass before the next forward pass`);
-  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false } = opts;
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false, stepNorms = true } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
   if (dcT) {
@@ -307,13 +309,13 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
 
   // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
   if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
-    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad });
+    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms });
     return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
   }
 
   const grads = zerosLikeParams(params);
   const dx = inputGrad ? new Tensor(fwd.xShape) : null;
-  const dLdhNorms = new Array<number>(T).fill(0);
+  const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   const stepGradNorms: number[] | null = recordSteps ? new Array<number>(T).fill(0) : null;
   const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
 
@@ -327,7 +329,7 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
     // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
     const dh = dhNext as Tensor;
     if (dhs) addFromAbove(dh, dhs, t);
-    dLdhNorms[t] = frobeniusNorm(dh);
+    if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
     const into = stepGrads ? zerosLikeParams(params) : grads;

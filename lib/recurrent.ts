@@ -133,7 +133,8 @@ abstract class Recurrent<P extends CellParams, C> implements Layer<RecurrentCach
     const want = this.returnSequences ? [N, T, u] : [N, u];
     if (dOut.rank !== want.length || dOut.shape.some((d, i) => d !== want[i])) throw new Error(`${this.who} backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr(want)}`);
     // A constant zero initial state needs no gradient: BPTT stops at t = 1.
-    const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState };
+    // ‖∂L/∂h(t)‖ per step is a diagnostic the layer does not report: not computed
+    const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState, stepNorms: false };
     return this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut };
   }
 

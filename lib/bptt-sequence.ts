@@ -9,11 +9,16 @@
  *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
  *
  * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
- * (tested to 1e-12, and bit for bit when N is a multiple of 4). It is faster because T small
- * products (N rows each) cost more than one product on T·N rows: each small one
- * pays the call, the checks and a pass over W. How much faster depends on how
- * much of the time the products inside the loop take: for LSTM(128), T = 100,
- * batch 32, 0–7% (`npm run bench`, rnn.bpttStepVsSequence).
+ * (tested to 1e-12, and bit for bit when N is a multiple of 4). It does the same multiply-adds
+ * as the loop, so it can only be faster by what it saves around them: T small products (N rows
+ * each) for x(t)·W and for each weight gradient, each paying the call, the checks and a pass
+ * over W; a fresh tensor per step (here the steps write into blocks of the stacks, and a layer's
+ * stacks live in its SequenceWorkspace from one training pass to the next); and the loop's
+ * copies of every step in and out of (N, T, ·). Where the three products the recurrence keeps
+ * (h(t−1)·U, dz(t)·Uᵀ, h(t−1)ᵀ·dz(t)) take nearly all of the time, as for LSTM(128), T = 100,
+ * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the two paths are within a few
+ * per cent of each other (`npm run bench`, rnn.bpttStepVsSequence): there only a faster matrix
+ * kernel helps.
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an

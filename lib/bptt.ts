@@ -106,6 +106,8 @@ export interface StepWorkspace {
   t: number;
   block(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
+  /** out (+)= h·U, the forward step's product with the recurrent kernel U (same bits as matmul(h, U, out, accumulate)). */
+  times(h: Tensor, U: Tensor, out: Tensor, accumulate: boolean): void;
   /** out = dz·Uᵀ, the backward step's ∂L/∂h(t−1) through the recurrent kernel U (same bits as matmulABt). */
   timesTransposed(dz: Tensor, U: Tensor, out: Tensor): void;
 }

@@ -176,7 +176,8 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
     stepForward(p, x, xw, prev, next, ws) {
       const { u } = checkStep(p, x, prev.h);
       // [x W, given]; h(t−1) U is the one product left in the loop
-      const hu = matmul(prev.h, p.U, ws.scratch("hu", 3 * u));
+      const hu = ws.scratch("hu", 3 * u);
+      ws.times(prev.h, p.U, hu, false);
       const hUh = ws.block("hUh", u);
       gruGates(xw, hu, p.b, prev.h, next.h, hUh);
       return { p, x, hPrev: prev.h, gates: xw, hUh };

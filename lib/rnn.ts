@@ -113,10 +113,10 @@ function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParam
     inputKey: "Whx",
     biasKey: "bh",
     separateRecurrentGrad: false,
-    stepForward(p, x, zh, prev, next) {
+    stepForward(p, x, zh, prev, next, ws) {
       checkStep(p, x, prev.h);
       // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh (+ bh below)
-      if (!isZeroState(prev.h)) matmul(prev.h, p.Whh, zh, true);
+      if (!isZeroState(prev.h)) ws.times(prev.h, p.Whh, zh, true);
       // h(t) = σ_h(z_h(t) + bh), written straight into h(t)'s block of the stack (one pass, no copy)
       const act = activationForwardBias(activation, zh, p.bh, next.h);
       return { p, x, hPrev: prev.h, act };

@@ -215,4 +215,19 @@ test("a recurrent layer's paramGradients (the model's first layer) equal its bac
   a.forEach((g, i) => assert.equal(Array.from(b[i].data), Array.from(g.data)));
 });
 
+test("large recurrent kernels (h·U as (hᵀ)ᵀ·U, dz·Uᵀ by matmulABt): still bit-identical to the loop", () => {
+  // U has more than 128×128 entries and the batch 32 rows: the step products' other branch in bptt-sequence.ts
+  for (const c of [CASES[0], CASES[2], CASES[3]]) {
+    const rng = new Rng(35);
+    const u = c.name === "LSTM" ? 65 : c.name === "GRU" ? 75 : 130;
+    const p = c.params(2, u, rng);
+    const x = randn([32, 3, 2], rng), dhs = randn([32, 3, u], rng);
+    const fast = bpttForward(c.cell, p, x), slow = bpttForward(c.cell, p, x, {}, { stepwise: true });
+    assert.ok(fast.hs.data.every((v, i) => Object.is(v, slow.hs.data[i])), `${c.name}: h(1..T)`);
+    const fb = bpttBackward(c.cell, p, fast, { dhs }), sb = bpttBackward(c.cell, p, slow, { dhs, stepwise: true });
+    for (const k of Object.keys(p)) assert.ok(fb.grads[k].data.every((v, i) => Object.is(v, sb.grads[k].data[i])), `${c.name}: ∂L/∂${k}`);
+    assert.ok(fb.dx.data.every((v, i) => Object.is(v, sb.dx.data[i])), `${c.name}: dx`);
+  }
+});
+
 test.run();

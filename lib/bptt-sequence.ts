@@ -16,9 +16,8 @@
  * stacks live in its SequenceWorkspace from one training pass to the next); and the loop's
  * copies of every step in and out of (N, T, ·). Where the three products the recurrence keeps
  * (h(t−1)·U, dz(t)·Uᵀ, h(t−1)ᵀ·dz(t)) take nearly all of the time, as for LSTM(128), T = 100,
- * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the two paths are within a few
- * per cent of each other (`npm run bench`, rnn.bpttStepVsSequence): there only a faster matrix
- * kernel helps.
+ * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the fast path
+ * gains only those savings, about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an

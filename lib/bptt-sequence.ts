@@ -17,7 +17,8 @@
  * copies of every step in and out of (N, T, ·). Where the three products the recurrence keeps
  * (h(t−1)·U, dz(t)·Uᵀ, h(t−1)ᵀ·dz(t)) take nearly all of the time, as for LSTM(128), T = 100,
  * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the fast path
- * gains only those savings, about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
+ * gains those savings and its choice of product forms for the steps (StepWorkspace.times and
+ * timesTransposed below), about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an

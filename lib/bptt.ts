@@ -285,7 +285,7 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
   return out;
 }
 
-/** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
+/** Steps 2 and 3 (`backward` below): ∂L/∂x, every weight's gradient and ∂L/∂h(0). */
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
   return backward(cell, params, fwd, opts, true) as BpttResult<P>;
 }
@@ -296,6 +296,7 @@ export function bpttWeightGradients<P extends CellParams, C>(cell: Cell<P, C>, p
   return rest;
 }
 
+/** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
 function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions, inputGrad: boolean): BpttWeightGradients<P> & { dx: Tensor | null } {
   const { N, T, u } = forwardDims(fwd);
   const who = `${cell.kind}(${u}) backward`;

@@ -69,8 +69,16 @@ function stackTensor(ws: SequenceWorkspace | undefined, name: string, rows: numb
 function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorkspace {
   const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>(), transposes = new Map<Tensor, Tensor>();
   let hT: Tensor | null = null;
-  return {
+  const sw: StepWorkspace = {
+    zeroPrev: false,
     times(h, U, out, accumulate) {
+      // From the default h(0) = 0 the product is a zero matrix: adding it changes no entry (at most the sign of a
+      // zero: −0 + 0 = +0), and as the whole product it is +0 everywhere. A chapter 10 network (T = 2) skips
+      // one of its two h(t−1)·U products per layer this way, in training and in prediction.
+      if (sw.zeroPrev) {
+        if (!accumulate) out.data.fill(0);
+        return;
+      }
       // Where matmul would pack U (more than 128×128 entries and at least 32 rows of h), it packs all of U
       // again at every step; as (hᵀ)ᵀ·U, with hᵀ (u, N) copied here, the same sums run unpacked: 16% faster
       // at LSTM(128)'s (32, 128)·(128, 512), the same elsewhere.
@@ -102,6 +110,7 @@ function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorksp
       return S;
     },
   };
+  return sw;
 }
 
 /**
@@ -127,14 +136,13 @@ function rowsOf(S: Tensor, r0: number, r1: number): Tensor {
 const CHUNK_ROWS = 128;
 
 /**
- * out = Aᵀ·B over the stacked rows, as products over 128 rows at a time added up in turn. It is
+ * out = Aᵀ·B over the stacked rows 0 .. R−1 (all of them by default), as products over 128 rows at a time added up in turn. It is
  * the same sum in the same order as one matmulAtB (the kernel adds rows 4 at a time and 128 is
  * a multiple of 4, so not a bit changes), but each chunk of B stays in cache while every column
  * of A passes over it, where one product streams all of B (13 MB for LSTM(128), T = 100) from
  * memory once per 4 columns of A: 10–12% faster for (3200, 128)ᵀ(3200, 512) and (3200, 32)ᵀ(3200, 128).
  */
-function stackedAtB(A: Tensor, B: Tensor, out: Tensor): void {
-  const R = A.shape[0];
+function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
   out.data.fill(0);
   for (let r = 0; r < R; r += CHUNK_ROWS) {
     const e = Math.min(R, r + CHUNK_ROWS);
@@ -196,7 +204,12 @@ export function bpttForwardSequence<P extends CellParams, C>(
   const state = (s: number): CellState => (Cs ? { h: stepRows(H, T - s, N), c: stepRows(Cs, T - s, N) } : { h: stepRows(H, T - s, N) });
   const stack: C[] = new Array(T);
   const sw = stepWorkspace(T, N, ws);
-  for (let t = 0; t < T; t++, sw.t++) stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), sw);
+  // no h0 given: h(0) is the default zero state, and step 1 skips h(0)·U (StepWorkspace.times)
+  const zeroStart = shapes.h0Shape === null;
+  for (let t = 0; t < T; t++, sw.t++) {
+    sw.zeroPrev = zeroStart && t === 0;
+    stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), sw);
+  }
   // h(T), c(T) as the caller's own copies: they outlive the workspace's next pass
   const last: CellState = ws ? { h: stepRows(H, 0, N).clone(), ...(Cs ? { c: stepRows(Cs, 0, N).clone() } : {}) } : state(T);
   let hs: Tensor | null = null, cs: Tensor | null = null;
@@ -212,7 +225,7 @@ export function bpttForwardSequence<P extends CellParams, C>(
       return (cs ??= fromReversedStack(Cs, N, T));
     },
     last, first, stack, ...shapes,
-    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u, (T + 1) * N * u)), valid },
+    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u, (T + 1) * N * u)), valid, zeroStart },
   };
 }
 
@@ -266,7 +279,10 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   const grads: CellParams = {};
   for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
   stackedAtB(seq.X, dZx, grads[k.inputKey]);
-  stackedAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
+  // From the default h(0) = 0, step 1's term h(0)ᵀdz(1) is a zero matrix; its N rows are the stacks' last block,
+  // so the product stops before them: the same sums less some added zeros (at most a zero's sign differs),
+  // half of the rows at T = 2 (chapter 10), and all of them at T = 1.
+  stackedAtB(seq.Hprev, dZh, grads[cell.recurrentKey], seq.zeroStart ? (T - 1) * N : T * N);
   k.biasGrad(dZx, dZh, grads[k.biasKey]);
   // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F); skipped when nobody wants it (a first layer)
   return {

@@ -106,7 +106,12 @@ export interface StepWorkspace {
   t: number;
   block(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
-  /** out (+)= h·U, the forward step's product with the recurrent kernel U (same bits as matmul(h, U, out, accumulate)). */
+  /** True while the step's h(t−1) is the default zero h(0) (t = 1, no h0 given): `times` then skips the product. */
+  zeroPrev: boolean;
+  /**
+   * out (+)= h·U, the forward step's product with the recurrent kernel U (same bits as matmul(h, U, out, accumulate),
+   * but for the sign of a zero when zeroPrev skips it).
+   */
   times(h: Tensor, U: Tensor, out: Tensor, accumulate: boolean): void;
   /** out = dz·Uᵀ, the backward step's ∂L/∂h(t−1) through the recurrent kernel U (same bits as matmulABt). */
   timesTransposed(dz: Tensor, U: Tensor, out: Tensor): void;
@@ -166,6 +171,11 @@ export interface SequenceStack {
   Hprev: Tensor;
   /** False once a later forward pass has reused the workspace these stacks (and the step caches) live in. */
   valid(): boolean;
+  /**
+   * True when h(0) is the default zero state (the caller gave no h0): the products with it are then
+   * skipped, h(0)·U at t = 1 and h(0)ᵀdz(1) in ∂L/∂U. A given h0, even an all-zero one, is multiplied.
+   */
+  zeroStart: boolean;
 }
 
 /** N, T and u of a forward pass, read off its input and state without touching h(1..T). */

@@ -177,7 +177,7 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
       const { u } = checkStep(p, x, prev.h);
       // [x W, given]; h(t−1) U is the one product left in the loop
       const hu = ws.scratch("hu", 3 * u);
-      ws.times(prev.h, p.U, hu, false);
+      ws.times(prev.h, p.U, hu, false); // zeros at t = 1 from the default h(0) = 0, without the product (StepWorkspace.times)
       const hUh = ws.block("hUh", u);
       gruGates(xw, hu, p.b, prev.h, next.h, hUh);
       return { p, x, hPrev: prev.h, gates: xw, hUh };

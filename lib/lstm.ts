@@ -174,7 +174,7 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
       const cPrev = prev.c as Tensor;
       const { u } = checkStep(p, x, prev.h, cPrev);
       // z = [x W, given] + h(t−1) U: only the recurrent product is left in the loop
-      if (!isZeroState(prev.h)) ws.times(prev.h, p.U, xw, true);
+      ws.times(prev.h, p.U, xw, true); // skipped at t = 1 from the default h(0) = 0 (StepWorkspace.times)
       const tanhC = ws.block("tanhC", u);
       lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
       return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };

@@ -116,7 +116,7 @@ function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParam
     stepForward(p, x, zh, prev, next, ws) {
       checkStep(p, x, prev.h);
       // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh (+ bh below)
-      if (!isZeroState(prev.h)) ws.times(prev.h, p.Whh, zh, true);
+      ws.times(prev.h, p.Whh, zh, true); // skipped at t = 1 from the default h(0) = 0 (StepWorkspace.times)
       // h(t) = σ_h(z_h(t) + bh), written straight into h(t)'s block of the stack (one pass, no copy)
       const act = activationForwardBias(activation, zh, p.bh, next.h);
       return { p, x, hPrev: prev.h, act };

@@ -230,4 +230,77 @@ test("large recurrent kernels (h·U as (hᵀ)ᵀ·U, dz·Uᵀ by matmulABt): sti
   }
 });
 
+// ---------------------------------------------------------------- the default zero state h(0) = 0
+
+/** Entry by entry equal with === (−0 and +0 count as the same): bit-identical but for the sign of an exact zero. */
+function sameButZeroSign(a: Tensor, b: Tensor, what: string): void {
+  assert.equal(a.shape, b.shape, `${what}: shape`);
+  const i = a.data.findIndex((v, k) => v !== b.data[k]);
+  assert.ok(i < 0, `${what}: entry ${i} differs, ${a.data[i]} against ${b.data[i]}`);
+}
+
+for (const c of CASES) {
+  test(`${c.name}: the products skipped from the default h(0) = 0 change no result (against a given zero state and the loop)`, () => {
+    // T = 2 as in chapter 10, T = 1 (all of ∂L/∂U skipped), T = 5; N = 5 is not a multiple of 4 (then 1e-12, not bits)
+    for (const [N, T, seed] of [[8, 2, 41], [4, 1, 42], [8, 5, 43], [5, 2, 44]]) {
+      const rng = new Rng(seed), u = 6;
+      const p = c.params(3, u, rng);
+      const x = randn([N, T, 3], rng), dhs = randn([N, T, u], rng);
+      const zero: InitialState = { h0: new Tensor([N, u]), ...(c.cell.hasCellState ? { c0: new Tensor([N, u]) } : {}) };
+      const def = bpttForward(c.cell, p, x); // the default state: its products are skipped
+      const given = bpttForward(c.cell, p, x, zero); // the same zeros given: multiplied
+      const slow = bpttForward(c.cell, p, x, zero, { stepwise: true });
+      assert.is(def.seq?.zeroStart, true, "the default state is known to be zero");
+      assert.is(given.seq?.zeroStart, false, "a given state is not skipped, even an all-zero one");
+      const eq = N % 4 === 0 ? sameButZeroSign : close;
+      for (const [name, other] of [["given zero state", given], ["loop", slow]] as const) {
+        const what = `${c.name} N=${N} T=${T} default vs ${name}`;
+        eq(def.hs, other.hs, `${what}: h(1..T)`);
+        if (c.cell.hasCellState) eq(def.cs as Tensor, other.cs as Tensor, `${what}: c(1..T)`);
+        for (const initialStateGrad of [true, false]) {
+          const a = bpttBackward(c.cell, p, def, { dhs, initialStateGrad });
+          const b = bpttBackward(c.cell, p, other, { dhs, initialStateGrad, stepwise: other === slow });
+          for (const k of Object.keys(p)) eq(a.grads[k], b.grads[k], `${what}: ∂L/∂${k}`);
+          eq(a.dx, b.dx, `${what}: dx`);
+          if (initialStateGrad) eq(a.dh0 as Tensor, b.dh0 as Tensor, `${what}: ∂L/∂h(0)`);
+          else assert.ok(a.dh0 === null && b.dh0 === null, `${what}: no ∂L/∂h(0) asked for`);
+        }
+      }
+    }
+    // and the finite-difference check from the default state
+    const rng = new Rng(45);
+    const r = sequenceGradCheck(c.cell, c.params(2, 3, rng), randn([2, 2, 2], rng));
+    assert.ok(r.maxRelError < 1e-7, `${c.name}: ${JSON.stringify(r.errors)}`);
+  });
+
+  test(`${c.name}: a given non-zero initial state is multiplied (the fast path equals the loop and differs from h(0) = 0)`, () => {
+    const rng = new Rng(46), N = 8, T = 2, u = 5;
+    const p = c.params(2, u, rng);
+    const x = randn([N, T, 2], rng), dhs = randn([N, T, u], rng);
+    for (const shape of [[N, u], [u]]) {
+      const init: InitialState = { h0: randn(shape, rng, 0.5), ...(c.cell.hasCellState ? { c0: randn(shape, rng, 0.5) } : {}) };
+      const fast = bpttForward(c.cell, p, x, init), slow = bpttForward(c.cell, p, x, init, { stepwise: true });
+      assert.is(fast.seq?.zeroStart, false);
+      sameButZeroSign(fast.hs, slow.hs, `${c.name} h(1..T)`);
+      const fb = bpttBackward(c.cell, p, fast, { dhs }), sb = bpttBackward(c.cell, p, slow, { dhs, stepwise: true });
+      for (const k of Object.keys(p)) sameButZeroSign(fb.grads[k], sb.grads[k], `${c.name} ∂L/∂${k}`);
+      // had h(0)·U or h(0)ᵀdz(1) been skipped, these would equal the zero state's
+      const def = bpttForward(c.cell, p, x);
+      assert.ok(relDiff(fast.hs, def.hs, "h") > 1e-3, `${c.name}: h(1..T) from the given state differ from h(0) = 0's`);
+      const db = bpttBackward(c.cell, p, def, { dhs });
+      assert.ok(relDiff(fb.grads[c.cell.recurrentKey], db.grads[c.cell.recurrentKey], "U") > 1e-3, `${c.name}: ∂L/∂U differs`);
+    }
+  });
+}
+
+test("a layer starts from the known zero state unless its initial state is learned, in training and in prediction", () => {
+  const rng = new Rng(47);
+  const x = randn([4, 2, 3], rng);
+  for (const trainableInitialState of [false, true]) {
+    const l = new LSTM(4, { trainableInitialState });
+    l.build([2, 3], rng);
+    for (const training of [true, false]) assert.is(l.forward(x, { training }).cache.fwd.seq?.zeroStart, !trainableInitialState, `learned h(0): ${trainableInitialState}, training: ${training}`);
+  }
+});
+
 test.run();

@@ -6,7 +6,10 @@
  *   before the loop:  x(t)·W for t = 1..T is ONE product on the stacked (T·N, F) rows;
  *   in the loop:      only h(t−1)·U (forward) and dz(t)·Uᵀ (backward), which the recurrence forces;
  *   after the loop:   ∂L/∂W = Σ_t x(t)ᵀ dz(t) and ∂L/∂U = Σ_t h(t−1)ᵀ dz(t) are ONE product each
- *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
+ *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more;
+ *   from h(0) = 0:    when no initial state is given, h(0)·U at t = 1 and the h(0) rows of Σ_t h(t−1)ᵀ dz(t)
+ *                     are zero and skipped (half of those products at chapter 10's T = 2); ∂L/∂h(0) = dz(1)·Uᵀ
+ *                     is computed only when asked for (initialStateGrad), as in the loop.
  *
  * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
  * (tested to 1e-12, and bit for bit when N is a multiple of 4). It does the same multiply-adds

@@ -3,12 +3,18 @@
  *   sineEpochMs: one epoch of chapter 06 (the lecture's SimpleRNN(32, relu) → Dense(8) → Dense(1),
  *     800 windows (1, 4), batches of 16, RMSprop);
  *   extrapolationMs: chapter 10's five networks, 150 epochs each (9 training sequences,
- *     1 validation, Adam), one seed, in milliseconds.
+ *     1 validation, Adam), one seed, in milliseconds;
+ *   extrapolationBuildMs: building each network before that (Keras's initialisers; the
+ *     orthogonal recurrent kernels' Householder QR takes most of it), not part of extrapolationMs;
+ *   householderQRMs: { n, fast, naive }: the QR of one 500×500 normal matrix (--quick: 200×200) (rnn_2layers builds two),
+ *     householderQR beside its reference householderQRNaive;
+ *   adamStep752kMs: one Adam update of rnn_2layers's 752,001 weights.
  * Key "rnnChapters" (bench/rnn.bench.ts owns "rnn").
  */
-import { Rng } from "../lib/random.ts";
+import { Rng, normalTensor, householderQR, householderQRNaive } from "../lib/random.ts";
+import { Adam } from "../lib/optimizers.ts";
 import { sineWindows, lectureSineRnn } from "../chapters/_shared/sine-data.ts";
-import { MODEL_NAMES, EPOCHS, runNetwork, type ModelName } from "../chapters/_shared/extrapolation.ts";
+import { MODEL_NAMES, EPOCHS, runNetwork, buildNetwork, type ModelName } from "../chapters/_shared/extrapolation.ts";
 import { CCD_ENERGIES, PARTICLES } from "../chapters/_shared/extrapolation-data.ts";
 import { bestMs } from "./timing.ts";
 import type { BenchResult } from "./index.ts";
@@ -27,16 +33,33 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   // chapter 10's networks, one full training run each (150 epochs; --quick: 10, not comparable)
   const epochs = quick ? 10 : EPOCHS;
   const extrapolationMs = {} as Record<ModelName, number>;
+  const extrapolationBuildMs = {} as Record<ModelName, number>;
   for (const name of MODEL_NAMES) {
-    const r = runNetwork(name, { seed: 0, xs: PARTICLES, ys: CCD_ENERGIES, epochs });
+    const t0 = performance.now();
+    const model = buildNetwork(name, 0);
+    extrapolationBuildMs[name] = performance.now() - t0;
+    const r = runNetwork(name, { seed: 0, xs: PARTICLES, ys: CCD_ENERGIES, epochs, model });
     extrapolationMs[name] = r.seconds * 1000;
   }
+
+  // the pieces around the products: the QR of an orthogonal init, and Adam's update
+  const qrN = quick ? 200 : 500;
+  const A = normalTensor([qrN, qrN], 0, 1, new Rng(1));
+  const qrOpts = quick ? { warmup: 1, rounds: 1, minMs: 20 } : { warmup: 1, rounds: 3, minMs: 200 };
+  const householderQRMs = { n: qrN, fast: bestMs(() => householderQR(A), qrOpts), naive: bestMs(() => householderQRNaive(A), qrOpts) };
+  const rnn2 = buildNetwork("rnn_2layers", 0);
+  const params = rnn2.trainableParams(), grads = params.map((p) => normalTensor(p.value.shape, 0, 1e-3, new Rng(2)));
+  const adam = new Adam();
+  const adamStep752kMs = bestMs(() => adam.apply(params, grads), quick ? { warmup: 1, rounds: 1, minMs: 20 } : { warmup: 3, rounds: 5, minMs: 200 });
 
   const table = [
     ["benchmark", "ms", "target / reference"],
     ["chapter 06: one epoch (800 windows, batch 16, RMSprop)", sineEpochMs.toFixed(1), "≤ 40 (PyTorch CPU ≈ 20)"],
     ...MODEL_NAMES.map((n) => [`chapter 10: ${n}, ${epochs} epochs + prediction`, extrapolationMs[n].toFixed(0), quick ? "(--quick: 10 epochs)" : `≤ ${2 * PYTORCH_MS[n]} (2× PyTorch CPU ≈ ${PYTORCH_MS[n]})`]),
+    ...MODEL_NAMES.map((n) => [`chapter 10: building ${n} (initial weights)`, extrapolationBuildMs[n].toFixed(0), "—"]),
+    [`householderQR of a ${qrN}×${qrN} matrix (householderQRNaive: ${householderQRMs.naive.toFixed(0)} ms)`, householderQRMs.fast.toFixed(0), "—"],
+    ["one Adam update of 752,001 weights (rnn_2layers)", adamStep752kMs.toFixed(2), "—"],
   ];
   const note = "Chapter 10's runs are single runs (a whole training each), not best-of; the machine's load shows in them.";
-  return { table, note, json: { sineEpochMs, extrapolationMs, extrapolationEpochs: epochs } };
+  return { table, note, json: { sineEpochMs, extrapolationMs, extrapolationBuildMs, householderQRMs, adamStep752kMs, extrapolationEpochs: epochs } };
 }

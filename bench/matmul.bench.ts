@@ -1,9 +1,9 @@
 /**
  * GFLOP/s of the three products and of their references, single-threaded, for n×n matrices:
- * A·B through the packed kernel against the unpacked i-k-j loop (the kernel before packing)
- * and the naive i-j-k loop, in the same run.
+ * A·B as `matmul` computes it (B packed only from 512×512 entries on), the packed kernel and
+ * the unpacked i-k-j loop each forced, and the naive i-j-k loop, in the same run.
  */
-import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked } from "../lib/matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, gemmPacked, GEMM_KC, GEMM_NC } from "../lib/matrix.ts";
 import { setThreads } from "../lib/threads.ts";
 import { Rng, uniformTensor } from "../lib/random.ts";
 import { bestMs } from "./timing.ts";
@@ -11,18 +11,20 @@ import type { BenchResult } from "./index.ts";
 
 export const key = "matmul";
 
-const FORMS = ["AB", "AtB", "ABt", "unpacked", "naive"] as const;
+const FORMS = ["AB", "AtB", "ABt", "packed", "unpacked", "naive"] as const;
 
 export function run({ quick }: { quick: boolean }): BenchResult {
   const before = setThreads(1);
   const rng = new Rng(1);
   const rows: { n: number; form: (typeof FORMS)[number]; gflops: number }[] = [];
+  const pack = new Float64Array(GEMM_KC * GEMM_NC);
   for (const n of [64, 128, 256, 512]) {
     const A = uniformTensor([n, n], -1, 1, rng), B = uniformTensor([n, n], -1, 1, rng), C = new Tensor([n, n]);
     const forms = {
       AB: () => matmul(A, B, C),
       AtB: () => matmulAtB(A, B, C),
       ABt: () => matmulABt(A, B, C),
+      packed: () => gemmPacked(A.data, n, 1, B.data, n, 1, C.data, n, n, 0, n, false, pack),
       unpacked: () => matmulUnpacked(A, B, C),
       naive: () => matmulNaive(A, B),
     };
@@ -34,10 +36,10 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   }
   setThreads(before);
   const at = (n: number, form: string) => rows.find((r) => r.n === n && r.form === form)?.gflops ?? NaN;
-  const table = [["n", "A·B (packed)", "Aᵀ·B", "A·Bᵀ", "A·B unpacked", "naive", "packed / unpacked", "packed / naive"]];
+  const table = [["n", "A·B", "Aᵀ·B", "A·Bᵀ", "A·B packed", "A·B unpacked", "naive", "packed / unpacked", "A·B / naive"]];
   for (const n of [64, 128, 256, 512]) {
-    table.push([String(n), ...FORMS.map((f) => at(n, f).toFixed(2)), (at(n, "AB") / at(n, "unpacked")).toFixed(2) + "×", (at(n, "AB") / at(n, "naive")).toFixed(1) + "×"]);
+    table.push([String(n), ...FORMS.map((f) => at(n, f).toFixed(2)), (at(n, "packed") / at(n, "unpacked")).toFixed(2) + "×", (at(n, "AB") / at(n, "naive")).toFixed(1) + "×"]);
   }
-  const note = "GFLOP/s, one thread, CPU time, best of 5 rounds of ≥ 250 ms after 2 warm-up calls. Target at n = 256: A·B ≥ 6 GFLOP/s.";
+  const note = "GFLOP/s, one thread, CPU time, best of 5 rounds of ≥ 250 ms after 2 warm-up calls. A·B is matmul (unpacked below 512×512 entries of B). Target at n = 256: A·B ≥ 6 GFLOP/s.";
   return { table, note, json: rows };
 }

@@ -7,13 +7,14 @@
  *    on the adding problem, T = 50, batch 64: the small networks the coming chapters train thousands of times.
  */
 import { Rng, normalTensor } from "../lib/random.ts";
-import { Tensor } from "../lib/matrix.ts";
+import { Tensor, matmul, matmulAtB, transpose } from "../lib/matrix.ts";
 import { Sequential } from "../lib/model.ts";
 import { Dense } from "../lib/layers.ts";
 import { Adam } from "../lib/optimizers.ts";
 import { LSTM, SimpleRNN } from "../lib/recurrent.ts";
 import { lstmCell } from "../lib/lstm.ts";
 import { bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { SequenceWorkspace } from "../lib/bptt-sequence.ts";
 import { setThreads } from "../lib/threads.ts";
 import { bestMs, type TimingOptions } from "./timing.ts";
 import type { BenchResult } from "./index.ts";
@@ -35,6 +36,24 @@ function addingProblem(N: number, T: number, rng: Rng): { x: Tensor; y: Tensor }
     y.data[n] = x.data[(n * T + a) * 2] + x.data[(n * T + b) * 2];
   }
   return { x, y };
+}
+
+/**
+ * The products of one SimpleRNN(u) training pass on the fast path (N sequences of T steps, F features), with
+ * nothing around them: T−1 of h(t−1)·Whh and of dz(t)·Whhᵀ (as dz·(Whhᵀ)), then X·Whx, Σ_t h(t−1)ᵀdz(t) and
+ * Σ_t x(t)ᵀdz(t) over the stacked T·N rows. What the update costs beyond this is the rest: tanh, BPTT, Dense, Adam.
+ */
+function rnnProducts(N: number, u: number, T: number, F: number, rng: Rng): () => void {
+  const h = normalTensor([N, u], 0, 0.5, rng), Whh = normalTensor([u, u], 0, 0.5, rng), WhhT = transpose(Whh), z = new Tensor([N, u]);
+  const X = normalTensor([T * N, F], 0, 1, rng), Whx = normalTensor([F, u], 0, 1, rng), H = normalTensor([T * N, u], 0, 1, rng), dZ = normalTensor([T * N, u], 0, 1, rng);
+  const XW = new Tensor([T * N, u]), gW = new Tensor([F, u]), gU = new Tensor([u, u]);
+  return () => {
+    matmul(X, Whx, XW);
+    for (let t = 1; t < T; t++) matmul(h, Whh, z, true);
+    for (let t = 1; t < T; t++) matmul(z, WhhT, h);
+    matmulAtB(H, dZ, gU);
+    matmulAtB(X, dZ, gW);
+  };
 }
 
 export function run({ quick }: { quick: boolean }): BenchResult {
@@ -64,9 +83,10 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   };
   const lstm128T100Ms = bestMs(layerPass, long);
   // the same pass through bptt.ts directly: the sequence-level fast path against the step-by-step loop
-  const cell = lstmCell(), w = lstm.weights as NonNullable<typeof lstm.weights>;
+  // (the fast path in a workspace reused from pass to pass, as a layer runs it)
+  const cell = lstmCell(), w = lstm.weights as NonNullable<typeof lstm.weights>, workspace = new SequenceWorkspace();
   const pass = (stepwise: boolean) => () => {
-    const f = bpttForward(cell, w, xs, {}, { stepwise });
+    const f = bpttForward(cell, w, xs, {}, { stepwise, workspace });
     bpttBackward(cell, w, f, { dhT: dOut, stepwise, initialStateGrad: false });
   };
   const bpttStepVsSequence = { stepMs: bestMs(pass(true), long), sequenceMs: bestMs(pass(false), long) };
@@ -87,6 +107,8 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   };
   const lstm32T50UpdateMs = update(new LSTM(32, { inputShape: [50, 2] }));
   const rnn64T50UpdateMs = update(new SimpleRNN(64, { inputShape: [50, 2], activation: "tanh" }));
+  // the floor the matrix kernel sets: the SimpleRNN(64) update's products alone, in the fast path's shapes
+  const rnn64T50ProductsMs = bestMs(rnnProducts(64, 64, 50, 2, rng), timing);
   setThreads(before);
 
   const table = [
@@ -101,10 +123,11 @@ export function run({ quick }: { quick: boolean }): BenchResult {
     ["  wall clock, 2 threads", lstm128T100Ms2Threads.toFixed(1), `${(lstm128T100Ms1ThreadWall / lstm128T100Ms2Threads).toFixed(2)}× the 1-thread speed`],
     ["LSTM(32)→Dense(1), adding problem T = 50, batch 64: one update", lstm32T50UpdateMs.toFixed(1), "≤ 30 (PyTorch ≈ 15)"],
     ["SimpleRNN(64, tanh)→Dense(1), the same: one update", rnn64T50UpdateMs.toFixed(1), "≤ 16 (PyTorch ≈ 8)"],
+    ["  its matrix products alone (h·Whh, dz·Whhᵀ per step; X·Whx, Σ hᵀdz, Σ xᵀdz)", rnn64T50ProductsMs.toFixed(1), `${((100 * rnn64T50ProductsMs) / rnn64T50UpdateMs).toFixed(0)}% of the update`],
   ];
   const note = "Best of 5–7 rounds (≥ 300 ms each, after warm-up), float64, one thread, CPU time unless marked wall clock.";
   return {
     table, note,
-    json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs, bpttStepVsSequence, lstm128T100Ms1ThreadWall, lstm128T100Ms2Threads, lstm32T50UpdateMs, rnn64T50UpdateMs },
+    json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs, bpttStepVsSequence, lstm128T100Ms1ThreadWall, lstm128T100Ms2Threads, lstm32T50UpdateMs, rnn64T50UpdateMs, rnn64T50ProductsMs },
   };
 }

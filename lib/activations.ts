@@ -18,11 +18,12 @@ export function checkActivation(name: string, who: string): ActivationName {
   return name as ActivationName;
 }
 
-/** σ(x) = 1 / (1 + e^(−x)), written so that neither branch overflows. */
+/**
+ * σ(x) = 1 / (1 + e^(−x)): one exp and no branch on the data. It cannot overflow into
+ * NaN: for x < −709, e^(−x) = Infinity and 1/Infinity = 0, the limit; for large x, e^(−x) = 0.
+ */
 export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
+  return 1 / (1 + Math.exp(-x));
 }
 
 export interface ActivationCache {
@@ -61,6 +62,36 @@ export function activationForward(name: ActivationName, z: Tensor, inPlace = fal
       break;
   }
   return { out: a, cache: { name, a } };
+}
+
+/**
+ * a = σ(z + b) with the bias b (u) added to every row of z (·, u), written into `out`:
+ * activationForward after a bias add, in one pass and without a temporary (the SimpleRNN's
+ * sequence-level step). Returns the same cache as activationForward; z is left unchanged.
+ */
+export function activationForwardBias(name: "linear" | "relu" | "tanh" | "sigmoid", z: Tensor, bias: Tensor, out: Tensor): ActivationCache {
+  const zd = z.data, bd = bias.data, od = out.data, u = bd.length;
+  if (od.length !== zd.length || zd.length % u !== 0) throw new Error(`activation '${name}': z (${z.shape.join(", ")}), bias (${u}) and out (${out.shape.join(", ")}) do not fit`);
+  for (let r = 0; r < zd.length; r += u) {
+    switch (name) {
+      case "linear":
+        for (let j = 0; j < u; j++) od[r + j] = zd[r + j] + bd[j];
+        break;
+      case "relu":
+        for (let j = 0; j < u; j++) {
+          const v = zd[r + j] + bd[j];
+          od[r + j] = 0.5 * (v + Math.abs(v));
+        }
+        break;
+      case "tanh":
+        for (let j = 0; j < u; j++) od[r + j] = Math.tanh(zd[r + j] + bd[j]);
+        break;
+      case "sigmoid":
+        for (let j = 0; j < u; j++) od[r + j] = sigmoid(zd[r + j] + bd[j]);
+        break;
+    }
+  }
+  return { name, a: out };
 }
 
 /** dz = σ'(z) ⊙ da (softmax: the Jacobian–vector product); written into `out` if given (a reused buffer). */

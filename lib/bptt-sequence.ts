@@ -6,14 +6,22 @@
  *   before the loop:  x(t)·W for t = 1..T is ONE product on the stacked (T·N, F) rows;
  *   in the loop:      only h(t−1)·U (forward) and dz(t)·Uᵀ (backward), which the recurrence forces;
  *   after the loop:   ∂L/∂W = Σ_t x(t)ᵀ dz(t) and ∂L/∂U = Σ_t h(t−1)ᵀ dz(t) are ONE product each
- *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more.
+ *                     over the stacked rows, and ∂L/∂x = dZ·Wᵀ one more;
+ *   from h(0) = 0:    when no initial state is given, h(0)·U at t = 1 and the h(0) rows of Σ_t h(t−1)ᵀ dz(t)
+ *                     are zero and skipped (half of those products at chapter 10's T = 2); ∂L/∂h(0) = dz(1)·Uᵀ
+ *                     is computed only when asked for (initialStateGrad), as in the loop.
  *
  * It equals `bpttForward(..., { stepwise: true })` and `bpttBackward(..., { stepwise: true })`
- * (tested to 1e-12, and bit for bit when N is a multiple of 4). It is faster because T small
- * products (N rows each) cost more than one product on T·N rows: each small one
- * pays the call, the checks and a pass over W. How much faster depends on how
- * much of the time the products inside the loop take: for LSTM(128), T = 100,
- * batch 32, 0–7% (`npm run bench`, rnn.bpttStepVsSequence).
+ * (tested to 1e-12, and bit for bit when N is a multiple of 4). It does the same multiply-adds
+ * as the loop, so it can only be faster by what it saves around them: T small products (N rows
+ * each) for x(t)·W and for each weight gradient, each paying the call, the checks and a pass
+ * over W; a fresh tensor per step (here the steps write into blocks of the stacks, and a layer's
+ * stacks live in its SequenceWorkspace from one training pass to the next); and the loop's
+ * copies of every step in and out of (N, T, ·). Where the three products the recurrence keeps
+ * (h(t−1)·U, dz(t)·Uᵀ, h(t−1)ᵀ·dz(t)) take nearly all of the time, as for LSTM(128), T = 100,
+ * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the fast path
+ * gains those savings and its choice of product forms for the steps (StepWorkspace.times and
+ * timesTransposed below), about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an
@@ -22,8 +30,8 @@
  * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
  * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
-import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm } from "./matrix.ts";
-import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove } from "./bptt.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose } from "./matrix.ts";
+import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove, forwardDims } from "./bptt.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, b: number, N: number): Tensor {
@@ -31,14 +39,72 @@ export function stepRows(S: Tensor, b: number, N: number): Tensor {
   return new Tensor([N, G], S.data.subarray(b * N * G, (b + 1) * N * G));
 }
 
-/** A pass's step buffers: each (T·N, width) block array and (N, width) scratch made on first request. */
-function stepWorkspace(T: number, N: number): StepWorkspace {
-  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>();
-  return {
+/**
+ * The forward pass's arrays, kept from one pass to the next instead of fresh ones every pass:
+ * the stacks x(t), x(t)·W, h(t), c(t) and the cells' per-step blocks (tanh c(t), …), each
+ * grown on demand and never shrunk. A recurrent layer owns one and uses it for its training
+ * passes, whose forward result lives only until its backward pass; a forward result made in a
+ * workspace is valid until the next forward pass in it (bpttBackward checks, and says so).
+ */
+export class SequenceWorkspace {
+  private readonly arrays = new Map<string, Float64Array>();
+  /** Counts the forward passes made in this workspace: a forward result remembers its pass. */
+  pass = 0;
+
+  /** A (rows, width) tensor over the array named `name`: NOT zeroed, its entries are whatever the last pass left. */
+  take(name: string, rows: number, width: number): Tensor {
+    const size = rows * width;
+    let buf = this.arrays.get(name);
+    if (buf === undefined || buf.length < size) this.arrays.set(name, (buf = new Float64Array(size)));
+    return new Tensor([rows, width], buf.subarray(0, size));
+  }
+}
+
+/** A fresh (rows, width) tensor, or the workspace's array of that name when there is a workspace. */
+function stackTensor(ws: SequenceWorkspace | undefined, name: string, rows: number, width: number): Tensor {
+  return ws ? ws.take(name, rows, width) : new Tensor([rows, width]);
+}
+
+/**
+ * A pass's step buffers: each (T·N, width) block array and (N, width) scratch made on first request
+ * (in the layer's workspace if there is one: every step writes all of its block before reading it).
+ */
+function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorkspace {
+  const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>(), transposes = new Map<Tensor, Tensor>();
+  let hT: Tensor | null = null;
+  const sw: StepWorkspace = {
+    zeroPrev: false,
+    times(h, U, out, accumulate) {
+      // From the default h(0) = 0 the product is a zero matrix: adding it changes no entry (at most the sign of a
+      // zero: −0 + 0 = +0), and as the whole product it is +0 everywhere. A chapter 10 network (T = 2) skips
+      // one of its two h(t−1)·U products per layer this way, in training and in prediction.
+      if (sw.zeroPrev) {
+        if (!accumulate) out.data.fill(0);
+        return;
+      }
+      // Where matmul would pack U (more than 128×128 entries and at least 32 rows of h), it packs all of U
+      // again at every step; as (hᵀ)ᵀ·U, with hᵀ (u, N) copied here, the same sums run unpacked: 16% faster
+      // at LSTM(128)'s (32, 128)·(128, 512), the same elsewhere.
+      const [N, u] = h.shape;
+      if (U.size <= 16384 || N < 32) return void matmul(h, U, out, accumulate);
+      if (hT === null || hT.size !== u * N) hT = new Tensor([u, N]);
+      const s = h.data, d = hT.data;
+      for (let n = 0; n < N; n++) for (let j = 0; j < u; j++) d[j * N + n] = s[n * u + j];
+      matmulAtB(hT, U, out, accumulate);
+    },
+    timesTransposed(dz, U, out) {
+      // A small U (≤ 128×128 entries) is transposed once per pass and dz·(Uᵀ) runs as a plain unpacked
+      // product: 7–13% faster than matmulABt at 64×64 (LSTM(32), SimpleRNN(64)). A larger Uᵀ would be
+      // packed again at every step, and matmulABt is then the faster (13% at LSTM(128)).
+      if (U.size > 16384) return void matmulABt(dz, U, out);
+      let Ut = transposes.get(U);
+      if (Ut === undefined) transposes.set(U, (Ut = transpose(U)));
+      matmul(dz, Ut, out);
+    },
     t: 0,
     block(name, width) {
       let S = blocks.get(name);
-      if (S === undefined) blocks.set(name, (S = new Tensor([T * N, width])));
+      if (S === undefined) blocks.set(name, (S = stackTensor(ws, `block ${name}`, T * N, width)));
       return stepRows(S, this.t, N);
     },
     scratch(name, width) {
@@ -47,6 +113,7 @@ function stepWorkspace(T: number, N: number): StepWorkspace {
       return S;
     },
   };
+  return sw;
 }
 
 /**
@@ -62,12 +129,42 @@ function reusedTensor(name: string, shape: [number, number]): Tensor {
   return new Tensor(shape, buf.subarray(0, size));
 }
 
+/** Rows [r0, r1) of a stack (R, G) as an (r1 − r0, G) view (no copy). */
+function rowsOf(S: Tensor, r0: number, r1: number): Tensor {
+  const G = S.shape[1];
+  return new Tensor([r1 - r0, G], S.data.subarray(r0 * G, r1 * G));
+}
+
+/** Rows of the stacks per product in `stackedAtB`: a multiple of 4, and a (128, 512) chunk of dz is 512 KB, within the core's L2. */
+const CHUNK_ROWS = 128;
+
+/**
+ * out = Aᵀ·B over the stacked rows 0 .. R−1 (all of them by default), as products over 128 rows at a time added up in turn. It is
+ * the same sum in the same order as one matmulAtB (the kernel adds rows 4 at a time and 128 is
+ * a multiple of 4, so not a bit changes), but each chunk of B stays in cache while every column
+ * of A passes over it, where one product streams all of B (13 MB for LSTM(128), T = 100) from
+ * memory once per 4 columns of A: 10–12% faster for (3200, 128)ᵀ(3200, 512) and (3200, 32)ᵀ(3200, 128).
+ */
+function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
+  out.data.fill(0);
+  for (let r = 0; r < R; r += CHUNK_ROWS) {
+    const e = Math.min(R, r + CHUNK_ROWS);
+    matmulAtB(rowsOf(A, r, e), rowsOf(B, r, e), out, true);
+  }
+}
+
 /** x (N, T, F) → the stack (T·N, F) that runs backwards in time: block T−1−t holds x(t). */
-function toReversedStack(x: Tensor): Tensor {
+function toReversedStack(x: Tensor, ws?: SequenceWorkspace): Tensor {
   const [N, T, F] = x.shape;
-  const out = new Tensor([T * N, F]);
+  const out = stackTensor(ws, "X", T * N, F);
   const s = x.data, d = out.data;
-  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) d.set(s.subarray((n * T + t) * F, (n * T + t + 1) * F), ((T - 1 - t) * N + n) * F);
+  // plain loops: a subarray per row costs more than copying a few features
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      const from = (n * T + t) * F, to = ((T - 1 - t) * N + n) * F;
+      for (let f = 0; f < F; f++) d[to + f] = s[from + f];
+    }
+  }
   return out;
 }
 
@@ -78,39 +175,66 @@ function fromReversedStack(S: Tensor, N: number, T: number): Tensor {
   const s = S.data, d = out.data;
   for (let t = 0; t < T; t++) {
     const b = T - 1 - t;
-    for (let n = 0; n < N; n++) d.set(s.subarray((b * N + n) * G, (b * N + n + 1) * G), (n * T + t) * G);
+    for (let n = 0; n < N; n++) {
+      const from = (b * N + n) * G, to = (n * T + t) * G;
+      for (let j = 0; j < G; j++) d[to + j] = s[from + j];
+    }
   }
   return out;
 }
 
-/** Step 1 with the input projections x(t)·W for all t as one product: equals bpttForward's loop. */
+/**
+ * Step 1 with the input projections x(t)·W for all t as one product: equals bpttForward's loop.
+ * With a workspace, the stacks are its arrays (no allocation once the sizes have been seen);
+ * h(1..T) and c(1..T) as (N, T, u) are then made only when read (a layer returning h(T) alone never reads them).
+ */
 export function bpttForwardSequence<P extends CellParams, C>(
   cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, x: Tensor, first: CellState,
-  shapes: { xShape: number[]; h0Shape: number[] | null; c0Shape: number[] | null },
+  shapes: { xShape: number[]; h0Shape: number[] | null; c0Shape: number[] | null }, ws?: SequenceWorkspace,
 ): BpttForward<C> {
   const [N, T] = x.shape;
   const u = first.h.shape[1];
-  const X = toReversedStack(x);
+  const pass = ws ? ++ws.pass : 0;
+  const valid = () => ws === undefined || ws.pass === pass;
+  const X = toReversedStack(x, ws);
   // x(t)·W for t = 1..T: one (T·N, F)·(F, G) product; each step overwrites its block with its activations
-  const XW = matmul(X, params[k.inputKey]);
+  const XW = matmul(X, params[k.inputKey], stackTensor(ws, "XW", T * N, params[k.inputKey].shape[1]));
   // the states h(s), c(s) for s = 0..T: h(s) in block T − s, so h(T) comes first and h(0) last
-  const H = new Tensor([(T + 1) * N, u]);
+  const H = stackTensor(ws, "H", (T + 1) * N, u);
   H.data.set(first.h.data, T * N * u);
-  const Cs = cell.hasCellState ? new Tensor([(T + 1) * N, u]) : null;
+  const Cs = cell.hasCellState ? stackTensor(ws, "C", (T + 1) * N, u) : null;
   if (Cs) Cs.data.set((first.c as Tensor).data, T * N * u);
   const state = (s: number): CellState => (Cs ? { h: stepRows(H, T - s, N), c: stepRows(Cs, T - s, N) } : { h: stepRows(H, T - s, N) });
   const stack: C[] = new Array(T);
-  const ws = stepWorkspace(T, N);
-  for (let t = 0; t < T; t++, ws.t++) stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), ws);
+  const sw = stepWorkspace(T, N, ws);
+  // no h0 given: h(0) is the default zero state, and step 1 skips h(0)·U (StepWorkspace.times)
+  const zeroStart = shapes.h0Shape === null;
+  for (let t = 0; t < T; t++, sw.t++) {
+    sw.zeroPrev = zeroStart && t === 0;
+    stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), sw);
+  }
+  // h(T), c(T) as the caller's own copies: they outlive the workspace's next pass
+  const last: CellState = ws ? { h: stepRows(H, 0, N).clone(), ...(Cs ? { c: stepRows(Cs, 0, N).clone() } : {}) } : state(T);
+  let hs: Tensor | null = null, cs: Tensor | null = null;
+  const stale = (what: string) => new Error(`${cell.kind}(${u}): ${what} of this forward pass was read after a later forward pass reused its workspace`);
   return {
-    hs: fromReversedStack(H, N, T), cs: Cs ? fromReversedStack(Cs, N, T) : null, last: state(T), first, stack, ...shapes,
-    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u)) },
+    get hs(): Tensor {
+      if (hs === null && !valid()) throw stale("h(1..T)");
+      return (hs ??= fromReversedStack(H, N, T));
+    },
+    get cs(): Tensor | null {
+      if (Cs === null) return null;
+      if (cs === null && !valid()) throw stale("c(1..T)");
+      return (cs ??= fromReversedStack(Cs, N, T));
+    },
+    last, first, stack, ...shapes,
+    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u, (T + 1) * N * u)), valid, zeroStart },
   };
 }
 
 export interface SequenceBackward<P> {
   grads: P;
-  dx: Tensor;
+  dx: Tensor | null;
   dhNext: Tensor | null;
   dcNext: Tensor | null;
   dLdhNorms: number[];
@@ -119,16 +243,16 @@ export interface SequenceBackward<P> {
 /** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
 export function bpttBackwardSequence<P extends CellParams, C>(
   cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
-  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean },
+  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean; inputGrad: boolean; stepNorms: boolean },
 ): SequenceBackward<P> {
-  const [N, T, u] = fwd.hs.shape;
+  const { N, T, u } = forwardDims(fwd);
   const W = params[k.inputKey], G = W.shape[1];
-  const { dhs, dhT, dcT, truncate, initialStateGrad } = opts;
+  const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms } = opts;
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
   const dZx = reusedTensor("dZx", [T * N, G]);
   const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
   const ws = stepWorkspace(T, N);
-  const dLdhNorms = new Array<number>(T).fill(0);
+  const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
   let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
   let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
@@ -136,7 +260,7 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   for (let t = T - 1; t >= 0; t--) {
     // ∂L/∂h(t) = from above at this step + carried back from step t+1
     if (dhs) addFromAbove(dh, dhs, t);
-    dLdhNorms[t] = frobeniusNorm(dh);
+    if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
     const needPrev = t > 0 || initialStateGrad;
     ws.t = t;
     const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
@@ -157,14 +281,16 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
   const grads: CellParams = {};
   for (const [name, v] of Object.entries(params)) grads[name] = new Tensor(v.shape);
-  matmulAtB(seq.X, dZx, grads[k.inputKey]);
-  matmulAtB(seq.Hprev, dZh, grads[cell.recurrentKey]);
+  stackedAtB(seq.X, dZx, grads[k.inputKey]);
+  // From the default h(0) = 0, step 1's term h(0)ᵀdz(1) is a zero matrix; its N rows are the stacks' last block,
+  // so the product stops before them: the same sums less some added zeros (at most a zero's sign differs),
+  // half of the rows at T = 2 (chapter 10), and all of them at T = 1.
+  stackedAtB(seq.Hprev, dZh, grads[cell.recurrentKey], seq.zeroStart ? (T - 1) * N : T * N);
   k.biasGrad(dZx, dZh, grads[k.biasKey]);
-  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F)
-  const dX = matmulABt(dZx, W);
+  // ∂L/∂x(t) = dz(t)·Wᵀ for all t: one product, then back to (N, T, F); skipped when nobody wants it (a first layer)
   return {
     grads: grads as P,
-    dx: fromReversedStack(dX, N, T),
+    dx: inputGrad ? fromReversedStack(matmulABt(dZx, W), N, T) : null,
     dhNext: reachedStart ? dh : null,
     dcNext: reachedStart ? dc : null,
     dLdhNorms,

@@ -25,7 +25,7 @@
 import { spectralNormVector } from "./lanczos.ts";
 import { Tensor, matmul, frobeniusNorm, spectralNorm, sequenceDims, timeStep, setTimeStep, shapeStr } from "./matrix.ts";
 import { clipByGlobalNorm, globalNorm } from "./clip.ts";
-import { bpttForwardSequence, bpttBackwardSequence } from "./bptt-sequence.ts";
+import { bpttForwardSequence, bpttBackwardSequence, type SequenceWorkspace } from "./bptt-sequence.ts";
 
 // ---------------------------------------------------------------- the cell interface
 
@@ -106,6 +106,15 @@ export interface StepWorkspace {
   t: number;
   block(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
+  /** True while the step's h(t−1) is the default zero h(0) (t = 1, no h0 given): `times` then skips the product. */
+  zeroPrev: boolean;
+  /**
+   * out (+)= h·U, the forward step's product with the recurrent kernel U (same bits as matmul(h, U, out, accumulate),
+   * but for the sign of a zero when zeroPrev skips it).
+   */
+  times(h: Tensor, U: Tensor, out: Tensor, accumulate: boolean): void;
+  /** out = dz·Uᵀ, the backward step's ∂L/∂h(t−1) through the recurrent kernel U (same bits as matmulABt). */
+  timesTransposed(dz: Tensor, U: Tensor, out: Tensor): void;
 }
 
 /** True when every entry of a state is 0, e.g. the default h(0): the cells then skip the products with it. */
@@ -160,12 +169,29 @@ export interface SequenceStack {
   X: Tensor;
   /** h(t−1) for t = T..1: (T·N, u). */
   Hprev: Tensor;
+  /** False once a later forward pass has reused the workspace these stacks (and the step caches) live in. */
+  valid(): boolean;
+  /**
+   * True when h(0) is the default zero state (the caller gave no h0): the products with it are then
+   * skipped, h(0)·U at t = 1 and h(0)ᵀdz(1) in ∂L/∂U. A given h0, even an all-zero one, is multiplied.
+   */
+  zeroStart: boolean;
+}
+
+/** N, T and u of a forward pass, read off its input and state without touching h(1..T). */
+export function forwardDims(fwd: BpttForward<unknown>): { N: number; T: number; u: number } {
+  return { N: fwd.xShape[0], T: fwd.xShape[1], u: fwd.first.h.shape[1] };
 }
 
 /** Options of both passes. */
 export interface BpttPathOptions {
   /** Run the step-by-step loop even when the cell has a sequence-level fast path (the reference it is tested against). */
   stepwise?: boolean;
+  /**
+   * The fast path's arrays, reused from pass to pass (bptt-sequence.ts): a layer passes its own. The forward
+   * result is then valid only until the next forward pass in the same workspace.
+   */
+  workspace?: SequenceWorkspace;
 }
 
 /** An initial state (u,) or (N, u) as (N, u), after checking its shape. */
@@ -192,7 +218,7 @@ export function bpttForward<P extends CellParams, C>(cell: Cell<P, C>, params: P
   if (cell.hasCellState) first.c = initialState(init.c0, N, u, "c0", who);
   const shapes = { xShape: [...x.shape], h0Shape: init.h0 ? [...init.h0.shape] : null, c0Shape: init.c0 ? [...init.c0.shape] : null };
   // The fast path runs these same steps with x(t)·W for all t as one product before the loop (bptt-sequence.ts).
-  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes);
+  if (cell.sequence && !opts.stepwise) return bpttForwardSequence(cell, cell.sequence, params, x, first, shapes, opts.workspace);
 
   const hs = new Tensor([N, T, u]);
   const cs = cell.hasCellState ? new Tensor([N, T, u]) : null;
@@ -230,7 +256,12 @@ export interface BpttBackwardOptions extends BpttPathOptions {
   recordSteps?: boolean;
   /** Compute ∂L/∂h(0) (and ∂L/∂c(0)); default true. A layer whose initial state is a constant turns it off. */
   initialStateGrad?: boolean;
+  /** Compute dLdhNorms (a pass over ∂L/∂h(t) per step); default true. A layer that only trains turns it off. */
+  stepNorms?: boolean;
 }
+
+/** The weight gradients alone: bpttBackward without ∂L/∂x, for a first layer, whose input is the data. */
+export type BpttWeightGradients<P> = Omit<BpttResult<P>, "dx">;
 
 export interface BpttResult<P> {
   /** ∂L/∂x: (N, T, F). */
@@ -241,7 +272,7 @@ export interface BpttResult<P> {
   dh0: Tensor | null;
   /** ∂L/∂c(0), likewise, for a cell with a cell state; otherwise null. */
   dc0: Tensor | null;
-  /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t). */
+  /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t); empty with stepNorms: false. */
   dLdhNorms: number[];
   /** With recordSteps: each step's contribution to every weight's gradient, t = 1..T. */
   stepGrads: P[] | null;
@@ -264,11 +295,23 @@ function initialStateShaped(d: Tensor, shape: number[] | null): Tensor {
   return out;
 }
 
-/** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
+/** Steps 2 and 3 (`backward` below): ∂L/∂x, every weight's gradient and ∂L/∂h(0). */
 export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttResult<P> {
-  const [N, T, u] = fwd.hs.shape;
+  return backward(cell, params, fwd, opts, true) as BpttResult<P>;
+}
+
+/** bpttBackward without ∂L/∂x (one product over all steps less on the fast path). */
+export function bpttWeightGradients<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions = {}): BpttWeightGradients<P> {
+  const { dx: _, ...rest } = backward(cell, params, fwd, opts, false);
+  return rest;
+}
+
+/** Steps 2 and 3: pop the activities off the stack, t = T..1, carrying dhNext (and dcNext) and adding up every weight's gradient. */
+function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: BpttForward<C>, opts: BpttBackwardOptions, inputGrad: boolean): BpttWeightGradients<P> & { dx: Tensor | null } {
+  const { N, T, u } = forwardDims(fwd);
   const who = `${cell.kind}(${u}) backward`;
-  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false } = opts;
+  if (fwd.seq && !fwd.seq.valid()) throw new Error(`${who}: this forward pass's buffers were reused by a later forward pass of the same layer; run the backward pass before the next forward pass`);
+  const { dhs, dhT, dcT, truncate, clipNorm, recordSteps = false, initialStateGrad = true, stepwise = false, stepNorms = true } = opts;
   if (dhs) assertShapeIs(dhs, [N, T, u], `${who}: dhs (∂L/∂h(t) for every step)`);
   if (dhT) assertShapeIs(dhT, [N, u], `${who}: dhT (∂L/∂h(T))`);
   if (dcT) {
@@ -279,13 +322,13 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
 
   // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
   if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
-    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad });
+    const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms });
     return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
   }
 
   const grads = zerosLikeParams(params);
-  const dx = new Tensor(fwd.xShape);
-  const dLdhNorms = new Array<number>(T).fill(0);
+  const dx = inputGrad ? new Tensor(fwd.xShape) : null;
+  const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   const stepGradNorms: number[] | null = recordSteps ? new Array<number>(T).fill(0) : null;
   const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
 
@@ -299,7 +342,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
     // ∂L/∂h(t) = ∂L(t)/∂h(t) (from above, at this step) + ∂L/∂h(t+1)·∂h(t+1)/∂h(t) (carried back in dhNext)
     const dh = dhNext as Tensor;
     if (dhs) addFromAbove(dh, dhs, t);
-    dLdhNorms[t] = frobeniusNorm(dh);
+    if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
     const into = stepGrads ? zerosLikeParams(params) : grads;
@@ -310,7 +353,7 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
       stepGradNorms[t] = frobeniusNorm(into[cell.recurrentKey]);
       for (const k of Object.keys(grads)) addInto(grads[k], into[k]);
     }
-    setTimeStep(dx, t, dxt);
+    if (dx) setTimeStep(dx, t, dxt);
 
     dhNext = dPrev ? dPrev.h : null;
     dcNext = dPrev ? dPrev.c : undefined;
@@ -326,9 +369,9 @@ export function bpttBackward<P extends CellParams, C>(cell: Cell<P, C>, params: 
 
 /** ∂L/∂h(0), ∂L/∂c(0) in the given initial states' shapes, and clipping by global norm. */
 function finishBackward<P extends CellParams, C>(
-  grads: P, dx: Tensor, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
+  grads: P, dx: Tensor | null, dhNext: Tensor | null, dcNext: Tensor | null, fwd: BpttForward<C>, dLdhNorms: number[],
   stepGrads: P[] | null, stepGradNorms: number[] | null, clipNorm: number | undefined, recordSteps: boolean,
-): BpttResult<P> {
+): BpttWeightGradients<P> & { dx: Tensor | null } {
   let dh0 = dhNext ? initialStateShaped(dhNext, fwd.h0Shape) : null;
   let dc0 = dcNext ? initialStateShaped(dcNext, fwd.c0Shape) : null;
 
@@ -446,31 +489,52 @@ export interface JacobianNorm {
 }
 
 /**
- * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down. The spectral norm
- * comes from Lanczos (lanczos.ts), started from the previous k's singular vector carried through
- * the new factor: if P v = σ u, then (P·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near the new one.
- * `reference: true` uses power iteration from a fixed vector (matrix.ts spectralNorm) instead,
- * which needs many more products when the two largest singular values are close.
+ * ‖∂h(t)/∂h(k)‖ for k = 0..t, building the product once from k = t down (jacobianProducts).
+ * The spectral norm comes from Lanczos (lanczos.ts), started from the previous k's singular
+ * vector carried through the new factor (jacobianNormStep). `reference: true` uses power
+ * iteration from a fixed vector (matrix.ts spectralNorm) instead, which needs many more
+ * products when the two largest singular values are close.
  */
 export function jacobianNorms(Js: Tensor[], t = Js.length, opts: { reference?: boolean } = {}): JacobianNorm[] {
   if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianNorms: t = ${t} is outside 0..${Js.length}`);
-  const m = Js.length ? Js[0].shape[0] : 0;
   const out: JacobianNorm[] = new Array(t + 1);
-  let P = identity(m);
   let v: Float64Array | null = null;
-  for (let k = t; k >= 0; k--) {
-    if (k < t) P = matmul(P, Js[k]); // ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1) · J(k+1)
+  for (const { k, P } of jacobianProducts(Js, t)) {
     if (opts.reference) {
       out[k] = { k, spectral: spectralNorm(P), frobenius: frobeniusNorm(P) };
       continue;
     }
-    // the warm start Jᵀ v (J = Js[k], the factor just multiplied in)
-    const start: Float64Array | undefined = v && k < t ? transposeTimes(Js[k], v) : undefined;
-    const r = spectralNormVector(P, 1e-15, start);
+    const r = jacobianNormStep(P, k, k < t ? Js[k] : null, v);
+    out[k] = r.norm;
     v = r.v;
-    out[k] = { k, spectral: r.sigma, frobenius: frobeniusNorm(P) };
   }
   return out;
+}
+
+/**
+ * ∂h(t)/∂h(k) for k = t, t−1, …, 0, each from the one before: ∂h(t)/∂h(k) = ∂h(t)/∂h(k+1)·J(k+1),
+ * with J(k+1) = Js[k]. Every P is a new matrix, so a caller may keep it (or hand it to another thread).
+ */
+export function* jacobianProducts(Js: Tensor[], t = Js.length): Generator<{ k: number; P: Tensor }> {
+  if (!(Number.isInteger(t) && t >= 0 && t <= Js.length)) throw new Error(`jacobianProducts: t = ${t} is outside 0..${Js.length}`);
+  const m = Js.length ? Js[0].shape[0] : 0;
+  let P = identity(m);
+  for (let k = t; k >= 0; k--) {
+    if (k < t) P = matmul(P, Js[k]);
+    yield { k, P };
+  }
+}
+
+/**
+ * One entry of jacobianNorms: the norms of P = ∂h(t)/∂h(k). `J` is the factor just multiplied in,
+ * J(k+1) = Js[k] (null at k = t), and `v` the previous k's right singular vector: if P' v = σ u for
+ * P' = ∂h(t)/∂h(k+1), then (P'·J)ᵀ u = σ Jᵀ v, so Jᵀ v is near P's, and Lanczos starts from it.
+ * Returns the norms and P's singular vector for the next k.
+ */
+export function jacobianNormStep(P: Tensor, k: number, J: Tensor | null, v: Float64Array | null): { norm: JacobianNorm; v: Float64Array | null } {
+  const start = v && J ? transposeTimes(J, v) : undefined;
+  const r = spectralNormVector(P, 1e-15, start);
+  return { norm: { k, spectral: r.sigma, frobenius: frobeniusNorm(P) }, v: r.v };
 }
 
 /** Jᵀ v for J (m, m), v (m). */

@@ -176,7 +176,8 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
     stepForward(p, x, xw, prev, next, ws) {
       const { u } = checkStep(p, x, prev.h);
       // [x W, given]; h(t−1) U is the one product left in the loop
-      const hu = matmul(prev.h, p.U, ws.scratch("hu", 3 * u));
+      const hu = ws.scratch("hu", 3 * u);
+      ws.times(prev.h, p.U, hu, false); // zeros at t = 1 from the default h(0) = 0, without the product (StepWorkspace.times)
       const hUh = ws.block("hUh", u);
       gruGates(xw, hu, p.b, prev.h, next.h, hUh);
       return { p, x, hPrev: prev.h, gates: xw, hUh };
@@ -186,7 +187,7 @@ function gruSequenceKernels(): SequenceKernels<GruParams, GruStepCache> {
       gruGatesBackward(dState.h, cache, dxw, dhu, dhDirect);
       if (!dPrev) return;
       // ∂L/∂h(t−1) = dhu Uᵀ + dh ⊙ z
-      matmulABt(dhu, cache.p.U, dPrev.h);
+      ws.timesTransposed(dhu, cache.p.U, dPrev.h);
       const dp = dPrev.h.data, dD = dhDirect.data;
       for (let k = 0; k < dp.length; k++) dp[k] += dD[k];
     },

@@ -31,9 +31,15 @@ export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array)
   if (start !== undefined && start.length !== n) throw new Error(`spectralNormLanczos: the start vector has ${start.length} entries, A has ${n} columns`);
   if (A.size === 0) return { sigma: 0, v: null };
   const a = A.data;
-  let big = 0;
-  for (let i = 0; i < a.length; i++) big = Math.max(big, Math.abs(a[i]));
-  if (!Number.isFinite(big)) return { sigma: big, v: null }; // NaN or ∞ in A
+  let big = 0, nan = false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x > big) big = x;
+    else if (-x > big) big = -x;
+    else if (x !== x) nan = true;
+  }
+  if (nan) return { sigma: NaN, v: null };
+  if (big === Infinity) return { sigma: big, v: null };
   if (big === 0) return { sigma: 0, v: null };
   // c = 2^(−e) brings A's largest entry into [1, 2); multiplying by c (in two halves, each
   // representable) is exact, so the vectors below are those of B = c·A without forming it
@@ -42,7 +48,6 @@ export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array)
 
   const Q: Float64Array[] = []; // the Lanczos vectors q_1..q_j
   const alpha: number[] = [], beta: number[] = [];
-  const y = new Float64Array(m);
   let w = new Float64Array(n);
   // q_1: the given start, else the same deterministic start as spectralNorm
   let s = 0;
@@ -58,28 +63,8 @@ export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array)
     const q = w;
     Q.push(q);
     // y = B q_j,  w = Bᵀ y = (BᵀB) q_j,  α_j = q_jᵀ BᵀB q_j = ‖y‖²
-    let aj = 0;
-    for (let i = 0; i < m; i++) {
-      // four partial sums, so the additions need not wait for each other
-      let t0 = 0, t1 = 0, t2 = 0, t3 = 0, k = 0;
-      const r = i * n;
-      for (; k + 3 < n; k += 4) {
-        t0 += a[r + k] * q[k];
-        t1 += a[r + k + 1] * q[k + 1];
-        t2 += a[r + k + 2] * q[k + 2];
-        t3 += a[r + k + 3] * q[k + 3];
-      }
-      for (; k < n; k++) t0 += a[r + k] * q[k];
-      const t = (t0 + t1 + (t2 + t3)) * c1 * c2;
-      y[i] = t;
-      aj += t * t;
-    }
     w = new Float64Array(n);
-    for (let i = 0; i < m; i++) {
-      const t = y[i], r = i * n;
-      for (let k = 0; k < n; k++) w[k] += a[r + k] * t;
-    }
-    for (let k = 0; k < n; k++) w[k] = w[k] * c1 * c2;
+    const aj = normalMatVec(a, m, n, c1, c2, q, w);
     alpha.push(aj);
     // w ⊥ q_1..q_j: the three-term recurrence w −= α_j q_j + β_{j−1} q_{j−1}, made exact by full reorthogonalisation (twice)
     for (let pass = 0; pass < 2; pass++) {
@@ -101,6 +86,43 @@ export function spectralNormVector(A: Tensor, tol = 1e-15, start?: Float64Array)
     for (let k = 0; k < n; k++) w[k] /= b;
   }
   return { sigma: Math.sqrt(theta) / c1 / c2, v: ritzVector(Q, alpha, beta, theta) };
+}
+
+/**
+ * w = Bᵀ(B q) for B = c₁c₂·A, A (m, n) row-major in a; returns ‖B q‖² (c₁, c₂ powers of two, applied one at a time). One pass over A: each
+ * block of four rows gives its four entries of y = B q, then adds their share y_i·(row i)
+ * into w while the rows are still in cache, so A is read once per Lanczos step, not twice.
+ * (Two products, y = B q then w = Bᵀ y, give the same numbers up to the order of additions.)
+ */
+function normalMatVec(a: Float64Array, m: number, n: number, c1: number, c2: number, q: Float64Array, w: Float64Array): number {
+  let yy = 0, i = 0;
+  for (; i + 3 < m; i += 4) {
+    const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+    let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    for (let k = 0; k < n; k++) {
+      const qk = q[k];
+      t0 += a[r0 + k] * qk;
+      t1 += a[r1 + k] * qk;
+      t2 += a[r2 + k] * qk;
+      t3 += a[r3 + k] * qk;
+    }
+    t0 = t0 * c1 * c2;
+    t1 = t1 * c1 * c2;
+    t2 = t2 * c1 * c2;
+    t3 = t3 * c1 * c2;
+    yy += t0 * t0 + t1 * t1 + (t2 * t2 + t3 * t3);
+    for (let k = 0; k < n; k++) w[k] += a[r0 + k] * t0 + a[r1 + k] * t1 + (a[r2 + k] * t2 + a[r3 + k] * t3);
+  }
+  for (; i < m; i++) {
+    const r = i * n;
+    let t = 0;
+    for (let k = 0; k < n; k++) t += a[r + k] * q[k];
+    t = t * c1 * c2;
+    yy += t * t;
+    for (let k = 0; k < n; k++) w[k] += a[r + k] * t;
+  }
+  for (let k = 0; k < n; k++) w[k] = w[k] * c1 * c2;
+  return yy;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Tensor, Shape } from "./matrix.ts";
 import type { Rng } from "./random.ts";
 import type { Regularizer } from "./regularizers.ts";
 import type { ActivationName } from "./activations.ts";
+import type { Workspace } from "./workspace.ts";
 
 /** A trainable tensor with a name (as in Keras's summary: "kernel", "bias", ...). */
 export interface Param {
@@ -25,6 +26,11 @@ export interface ForwardContext {
    * fused with that activation (softmax + cross-entropy) applies it itself.
    */
   linearOutput?: boolean;
+  /**
+   * Reused buffers for the layer's intermediate tensors and output (workspace.ts),
+   * given by the model during a training step to every layer but the last.
+   */
+  workspace?: Workspace;
 }
 
 export interface Layer<C = unknown> {

@@ -10,8 +10,27 @@ import { Rng, glorotUniform, zerosInit } from "./random.ts";
 import { type ActivationName, type ActivationCache, activationForward, activationBackward, checkActivation } from "./activations.ts";
 import type { Regularizer } from "./regularizers.ts";
 import type { Layer, Param, ForwardContext } from "./layer.ts";
+import type { Workspace } from "./workspace.ts";
 
 // ---------------------------------------------------------------- the kernel pair
+
+/**
+ * z ← max(0, z + b) on the rows of z (length n each; b null: no bias), in one pass:
+ * the bias add of denseForward and the ReLU of activations.ts ((v + |v|)/2, the same
+ * operations, so the same bits) fused. Conv2D uses it too, with the bias already in z.
+ */
+export function biasReluInPlace(z: Float64Array, b: Float64Array | null, n: number): void {
+  if (b === null) {
+    for (let i = 0; i < z.length; i++) z[i] = 0.5 * (z[i] + Math.abs(z[i]));
+    return;
+  }
+  for (let r = 0; r < z.length; r += n) {
+    for (let j = 0; j < n; j++) {
+      const v = z[r + j] + b[j];
+      z[r + j] = 0.5 * (v + Math.abs(v));
+    }
+  }
+}
 
 export interface DenseCache {
   /** x as a matrix (rows, in): (N, in), or (N·T, in) for a sequence batch. */
@@ -22,30 +41,35 @@ export interface DenseCache {
   hasBias: boolean;
 }
 
-/** z = x·W + b. x: (N, in) or (N, T, in); W: (in, out); b: (out) or null → z: (N, out) or (N, T, out). */
-export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dense"): { out: Tensor; cache: DenseCache } {
+/**
+ * z = x·W + b. x: (N, in) or (N, T, in); W: (in, out); b: (out) or null → z: (N, out) or (N, T, out).
+ * Written into `out` if given (a reused buffer with as many entries; overwritten). With `relu`,
+ * the result is a = max(0, z) instead, in the same pass as the bias.
+ */
+export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dense", out?: Tensor, relu = false): { out: Tensor; cache: DenseCache } {
   const [nIn, nOut] = W.shape;
   const F = x.shape[x.rank - 1];
   if (x.rank < 2) throw new Error(`${who}: expected input (N, features) or (N, T, features), got ${shapeStr(x.shape)}`);
   if (F !== nIn) throw new Error(`${who}: input ${shapeStr(x.shape)} has ${F} features, kernel expects ${nIn}`);
   const x2 = x.reshape([x.size / F, F]);
-  const z2 = matmul(x2, W);
-  if (b !== null) {
+  const z2 = matmul(x2, W, out?.reshape([x2.shape[0], nOut]));
+  if (relu) biasReluInPlace(z2.data, b === null ? null : b.data, nOut);
+  else if (b !== null) {
     const z = z2.data, bb = b.data;
     for (let r = 0; r < z.length; r += nOut) for (let j = 0; j < nOut; j++) z[r + j] += bb[j];
   }
   return { out: z2.reshape([...x.shape.slice(0, -1), nOut]), cache: { x2, xShape: x.shape, W, hasBias: b !== null } };
 }
 
-/** dX = dZ·Wᵀ, dW = xᵀ·dZ, db = Σ_rows dZ. */
-export function denseBackward(dOut: Tensor, cache: DenseCache): { dX: Tensor; dW: Tensor; db: Tensor | null } {
+/** dX = dZ·Wᵀ, dW = xᵀ·dZ, db = Σ_rows dZ; dX written into `dXOut` if given (a reused buffer; overwritten). */
+export function denseBackward(dOut: Tensor, cache: DenseCache, dXOut?: Tensor): { dX: Tensor; dW: Tensor; db: Tensor | null } {
   const { x2, xShape, W, hasBias } = cache;
   const nOut = W.shape[1];
   if (dOut.size !== x2.shape[0] * nOut) {
     throw new Error(`Dense backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr([...xShape.slice(0, -1), nOut])}`);
   }
   const dZ2 = dOut.reshape([x2.shape[0], nOut]);
-  const dX = matmulABt(dZ2, W).reshape(xShape);
+  const dX = matmulABt(dZ2, W, dXOut?.reshape([x2.shape[0], x2.shape[1]])).reshape(xShape);
   const dW = matmulAtB(x2, dZ2);
   const db = hasBias ? colSums(dZ2) : null;
   return { dX, dW, db };
@@ -64,6 +88,8 @@ export interface DenseOptions {
 export interface DenseLayerCache {
   dense: DenseCache;
   act: ActivationCache | null;
+  /** The model's reused buffers, when forward had them: backward takes dZ's and dX's from there too. */
+  workspace?: Workspace;
 }
 
 export class Dense implements Layer<DenseLayerCache> {
@@ -103,16 +129,23 @@ export class Dense implements Layer<DenseLayerCache> {
 
   forward(x: Tensor, ctx: ForwardContext): { out: Tensor; cache: DenseLayerCache } {
     if (!this.kernel) throw new Error(`Dense(${this.units}) is not built yet`);
-    const { out: z, cache: dense } = denseForward(x, this.kernel, this.bias, `Dense(${this.units})`);
-    if (ctx.linearOutput || this.activation === "linear") return { out: z, cache: { dense, act: null } };
+    const ws = ctx.workspace;
+    // z in the model's reused buffer during training
+    const zOut = ws?.tensor(this, "z", [...x.shape.slice(0, -1), this.units]);
+    const linear = ctx.linearOutput || this.activation === "linear", relu = !linear && this.activation === "relu";
+    // with the ReLU, z + b and a = max(0, z + b) in one pass (a written over z)
+    const { out: z, cache: dense } = denseForward(x, this.kernel, this.bias, `Dense(${this.units})`, zOut, relu);
+    if (relu) return { out: z, cache: { dense, act: { name: "relu", a: z }, workspace: ws } };
+    if (linear) return { out: z, cache: { dense, act: null, workspace: ws } };
     // a = σ(z)
     const { out, cache: act } = activationForward(this.activation, z, true);
-    return { out, cache: { dense, act } };
+    return { out, cache: { dense, act, workspace: ws } };
   }
 
   backward(dOut: Tensor, cache: DenseLayerCache): { dX: Tensor; grads: Tensor[] } {
-    const dZ = cache.act ? activationBackward(dOut, cache.act) : dOut;
-    const { dX, dW, db } = denseBackward(dZ, cache.dense);
+    const ws = cache.workspace;
+    const dZ = cache.act ? activationBackward(dOut, cache.act, ws?.tensor(this, "dz", dOut.shape)) : dOut;
+    const { dX, dW, db } = denseBackward(dZ, cache.dense, ws?.tensor(this, "dX", cache.dense.xShape));
     return { dX, grads: db ? [dW, db] : [dW] };
   }
 }

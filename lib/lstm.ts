@@ -174,15 +174,15 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
       const cPrev = prev.c as Tensor;
       const { u } = checkStep(p, x, prev.h, cPrev);
       // z = [x W, given] + h(t−1) U: only the recurrent product is left in the loop
-      if (!isZeroState(prev.h)) matmul(prev.h, p.U, xw, true);
+      ws.times(prev.h, p.U, xw, true); // skipped at t = 1 from the default h(0) = 0 (StepWorkspace.times)
       const tanhC = ws.block("tanhC", u);
       lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
       return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };
     },
-    stepBackward(dState: CellState, cache, dz, _same, dPrev) {
+    stepBackward(dState: CellState, cache, dz, _same, dPrev, ws) {
       lstmGatesBackward(dState.h, dState.c as Tensor, cache, dz, dPrev ? (dPrev.c as Tensor) : null);
       // ∂L/∂h(t−1) = dz Uᵀ
-      if (dPrev) matmulABt(dz, cache.p.U, dPrev.h);
+      if (dPrev) ws.timesTransposed(dz, cache.p.U, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
   };

@@ -175,25 +175,32 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 // several partial sums in registers ("register blocking") and from reading
 // memory in the order it lies in. One loop, in two forms:
 //
-//  - `gemmPacked` (large products: B has more than 128×128 entries and A at
-//    least 32 rows) is the i-k-j loop below on B packed a block at a time
+//  - `gemmPacked` (large products: B has at least 512×512 entries, or rows 4 KB
+//    apart, and A at least 32 rows) is the i-k-j loop below on B packed a block at a time
 //    (256 rows × 128 columns, 256 KB, copied contiguous whatever B's layout),
 //    so the block stays in cache while every row of A passes over it instead
-//    of all of B streaming from memory for every 4 rows of A. Its results are
+//    of all of B streaming from memory for every 8 rows of A. Its results are
 //    bit-identical to the unpacked loop's.
 //  - `axpyKernel` is the i-k-j loop: row i of C gains A(i,p)·(row p of B).
-//    It works on 4 rows of C and 4 rows of B at a time, so each pass over a
-//    row does 16 multiply-adds per 4 loads of B and 4 loads/stores of C, with
-//    16 entries of A in registers. A is read through strides, so the same
-//    kernel serves A·B and Aᵀ·B. (A 3×4 block of C in registers, dot-product
-//    style over packed 4-column panels, measured slower than this in V8.)
+//    Its block, `axpyBlock`, works on 8 (or 9) rows of C and 8 rows of B at a time,
+//    so each step of its inner loop does 64 multiply-adds per 8 loads of B and 8
+//    loads/stores of C; the 64 entries of A wait on the stack, not in
+//    registers, and that costs less than the array accesses it saves (V8
+//    checks the bounds of every typed-array access). The 4×4 block it grew
+//    from measured 1.2–1.6× slower on every shape `npm run bench` times. A is
+//    read through strides, so the same kernel serves A·B and Aᵀ·B. (A 3×4
+//    block of C in registers, dot-product style over packed 4-column panels,
+//    measured slower than a 4×4 i-k-j block in V8.)
 //  - A·Bᵀ goes through the same loop: with few rows of A as (B·Aᵀ)ᵀ, which
 //    reads B once, and otherwise with Bᵀ gathered into the packed blocks.
 //
 // Every C(i, j) is then the same sum in the same order whichever rows a call
 // covers and however many: splitting the rows between threads (threads.ts), or
-// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no bit. `matmulNaive`, the textbook triple loop, is the reference
-// they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
+// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no
+// bit. The sum is C(i, j) (+)= (4 terms) + (4 terms) + ... in p order, then the
+// k mod 4 last terms one at a time; test/matrix-kernel.test.ts writes that order
+// out and compares every path with it bit for bit. `matmulNaive`, the textbook
+// triple loop, is the reference they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
 // the benchmark compares the packed kernel with.
 // With `accumulate` the result is added to `out` (C += ...): that is how
 // gradients accumulate over time steps and mini-batch chunks.
@@ -210,51 +217,109 @@ export function axpyKernel(a: Float64Array, si: number, sp: number, b: Float64Ar
 /**
  * The i-k-j loop on a block: C(i, j) += Σ_p A(i, p)·B(p, j) for i < m, p < k, j < w, with
  * A(i, p) = a[a0 + i·si + p·sp], B(p, j) = b[p·bs + j] and C(i, j) = c[c0 + i·cs + j].
- * Each C(i, j) gains the same terms in the same order whether row i is one of 4 or on its own.
+ *
+ * Every C(i, j) gains its terms in groups of 4 in p order, c += (A(i,p)B(p,j) + … + A(i,p+3)B(p+3,j)),
+ * then the last k mod 4 terms one at a time: the same sum, in the same order, whichever rows a
+ * call covers. The loop takes 8 rows of C and 8 rows of B (two groups of 4) at a time: its inner
+ * loop does 64 multiply-adds per 8 loads of B and 8 loads/stores of C. The 64 entries of A do not
+ * fit in the 16 float registers; V8 keeps them on the stack and multiplies from there, which costs
+ * far less than the bounds-checked array accesses they save. `c = c + g0 + g1` rounds exactly as
+ * two passes `c += g0; c += g1`. While the rows left are not a multiple of 8, a ninth row rides
+ * along with a block (it shares the block's loads of B): m = 9 or 18, the rows of one or two
+ * stacked time steps of the extrapolation chapters, is then one or two blocks, 1.2–1.3× faster
+ * than 8 rows plus a lone row. Rows left over go 4 at a time (`axpyFourRows`, the kernel's loop
+ * before it took 8 rows), then one at a time (`axpyOneRow`); so do the k mod 8 last terms of a block.
+ * It uses no outside names but those two, so that a worker thread can run the very same code.
  */
 export function axpyBlock(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, m: number, k: number, w: number): void {
-  const m4 = m - (m % 4), k4 = k - (k % 4);
+  const k8 = k - (k % 8);
   let i = 0;
-  for (; i < m4; i += 4) {
-    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
-    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
-    let p = 0;
-    for (; p < k4; p += 4) {
-      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
-      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
-      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
-      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
-      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
-      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+  while (i + 8 <= m) {
+    // a ninth row rides along while the rows left are not a multiple of 8 (m = 9 or 18 is then one or two blocks)
+    const nine = (m - i) % 8 !== 0 && m - i >= 9;
+    const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs, r4 = r3 + cs, r5 = r4 + cs, r6 = r5 + cs, r7 = r6 + cs, r8 = r7 + cs;
+    const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si, q4 = q3 + si, q5 = q4 + si, q6 = q5 + si, q7 = q6 + si, q8 = q7 + si;
+    for (let p = 0; p < k8; p += 8) {
+      const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp, o4 = o3 + sp, o5 = o4 + sp, o6 = o5 + sp, o7 = o6 + sp;
+      const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3], a04 = a[q0 + o4], a05 = a[q0 + o5], a06 = a[q0 + o6], a07 = a[q0 + o7];
+      const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3], a14 = a[q1 + o4], a15 = a[q1 + o5], a16 = a[q1 + o6], a17 = a[q1 + o7];
+      const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3], a24 = a[q2 + o4], a25 = a[q2 + o5], a26 = a[q2 + o6], a27 = a[q2 + o7];
+      const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3], a34 = a[q3 + o4], a35 = a[q3 + o5], a36 = a[q3 + o6], a37 = a[q3 + o7];
+      const a40 = a[q4 + o0], a41 = a[q4 + o1], a42 = a[q4 + o2], a43 = a[q4 + o3], a44 = a[q4 + o4], a45 = a[q4 + o5], a46 = a[q4 + o6], a47 = a[q4 + o7];
+      const a50 = a[q5 + o0], a51 = a[q5 + o1], a52 = a[q5 + o2], a53 = a[q5 + o3], a54 = a[q5 + o4], a55 = a[q5 + o5], a56 = a[q5 + o6], a57 = a[q5 + o7];
+      const a60 = a[q6 + o0], a61 = a[q6 + o1], a62 = a[q6 + o2], a63 = a[q6 + o3], a64 = a[q6 + o4], a65 = a[q6 + o5], a66 = a[q6 + o6], a67 = a[q6 + o7];
+      const a70 = a[q7 + o0], a71 = a[q7 + o1], a72 = a[q7 + o2], a73 = a[q7 + o3], a74 = a[q7 + o4], a75 = a[q7 + o5], a76 = a[q7 + o6], a77 = a[q7 + o7];
+      const a80 = nine ? a[q8 + o0] : 0, a81 = nine ? a[q8 + o1] : 0, a82 = nine ? a[q8 + o2] : 0, a83 = nine ? a[q8 + o3] : 0;
+      const a84 = nine ? a[q8 + o4] : 0, a85 = nine ? a[q8 + o5] : 0, a86 = nine ? a[q8 + o6] : 0, a87 = nine ? a[q8 + o7] : 0;
+      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs, b4 = b3 + bs, b5 = b4 + bs, b6 = b5 + bs, b7 = b6 + bs;
       for (let j = 0; j < w; j++) {
-        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
-        c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
-        c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
-        c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
-        c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j], x4 = b[b4 + j], x5 = b[b5 + j], x6 = b[b6 + j], x7 = b[b7 + j];
+        c[r0 + j] = c[r0 + j] + (a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3) + (a04 * x4 + a05 * x5 + a06 * x6 + a07 * x7);
+        c[r1 + j] = c[r1 + j] + (a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3) + (a14 * x4 + a15 * x5 + a16 * x6 + a17 * x7);
+        c[r2 + j] = c[r2 + j] + (a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3) + (a24 * x4 + a25 * x5 + a26 * x6 + a27 * x7);
+        c[r3 + j] = c[r3 + j] + (a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3) + (a34 * x4 + a35 * x5 + a36 * x6 + a37 * x7);
+        c[r4 + j] = c[r4 + j] + (a40 * x0 + a41 * x1 + a42 * x2 + a43 * x3) + (a44 * x4 + a45 * x5 + a46 * x6 + a47 * x7);
+        c[r5 + j] = c[r5 + j] + (a50 * x0 + a51 * x1 + a52 * x2 + a53 * x3) + (a54 * x4 + a55 * x5 + a56 * x6 + a57 * x7);
+        c[r6 + j] = c[r6 + j] + (a60 * x0 + a61 * x1 + a62 * x2 + a63 * x3) + (a64 * x4 + a65 * x5 + a66 * x6 + a67 * x7);
+        c[r7 + j] = c[r7 + j] + (a70 * x0 + a71 * x1 + a72 * x2 + a73 * x3) + (a74 * x4 + a75 * x5 + a76 * x6 + a77 * x7);
+        if (nine) c[r8 + j] = c[r8 + j] + (a80 * x0 + a81 * x1 + a82 * x2 + a83 * x3) + (a84 * x4 + a85 * x5 + a86 * x6 + a87 * x7);
       }
     }
-    for (; p < k; p++) {
-      const op = p * sp, bp = p * bs;
-      const a0 = a[q0 + op], a1 = a[q1 + op], a2 = a[q2 + op], a3 = a[q3 + op];
-      for (let j = 0; j < w; j++) {
-        const x = b[bp + j];
-        c[r0 + j] += a0 * x; c[r1 + j] += a1 * x; c[r2 + j] += a2 * x; c[r3 + j] += a3 * x;
-      }
+    if (k8 < k) {
+      axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, k8, k, w);
+      axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i + 4, k8, k, w);
+      if (nine) axpyOneRow(a, a0, si, sp, b, bs, c, c0, cs, i + 8, k8, k, w);
+    }
+    i += nine ? 9 : 8;
+  }
+  for (; i + 4 <= m; i += 4) axpyFourRows(a, a0, si, sp, b, bs, c, c0, cs, i, 0, k, w);
+  for (; i < m; i++) axpyOneRow(a, a0, si, sp, b, bs, c, c0, cs, i, 0, k, w);
+}
+
+/** Rows i .. i+3 of axpyBlock's C gain the terms p0 ≤ p < k (p0 a multiple of 4): groups of 4, then singles. */
+export function axpyFourRows(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, i: number, p0: number, k: number, w: number): void {
+  const k4 = k - (k % 4);
+  const r0 = c0 + i * cs, r1 = r0 + cs, r2 = r1 + cs, r3 = r2 + cs;
+  const q0 = a0 + i * si, q1 = q0 + si, q2 = q1 + si, q3 = q2 + si;
+  let p = p0;
+  for (; p < k4; p += 4) {
+    const o0 = p * sp, o1 = o0 + sp, o2 = o1 + sp, o3 = o2 + sp;
+    const a00 = a[q0 + o0], a01 = a[q0 + o1], a02 = a[q0 + o2], a03 = a[q0 + o3];
+    const a10 = a[q1 + o0], a11 = a[q1 + o1], a12 = a[q1 + o2], a13 = a[q1 + o3];
+    const a20 = a[q2 + o0], a21 = a[q2 + o1], a22 = a[q2 + o2], a23 = a[q2 + o3];
+    const a30 = a[q3 + o0], a31 = a[q3 + o1], a32 = a[q3 + o2], a33 = a[q3 + o3];
+    const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+    for (let j = 0; j < w; j++) {
+      const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+      c[r0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+      c[r1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+      c[r2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+      c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
     }
   }
-  for (; i < m; i++) {
-    const r = c0 + i * cs, q = a0 + i * si;
-    let p = 0;
-    for (; p < k4; p += 4) {
-      const a0 = a[q + p * sp], a1 = a[q + (p + 1) * sp], a2 = a[q + (p + 2) * sp], a3 = a[q + (p + 3) * sp];
-      const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
-      for (let j = 0; j < w; j++) c[r + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
+  for (; p < k; p++) {
+    const op = p * sp, bp = p * bs;
+    const x0 = a[q0 + op], x1 = a[q1 + op], x2 = a[q2 + op], x3 = a[q3 + op];
+    for (let j = 0; j < w; j++) {
+      const x = b[bp + j];
+      c[r0 + j] += x0 * x; c[r1 + j] += x1 * x; c[r2 + j] += x2 * x; c[r3 + j] += x3 * x;
     }
-    for (; p < k; p++) {
-      const ap = a[q + p * sp], bp = p * bs;
-      for (let j = 0; j < w; j++) c[r + j] += ap * b[bp + j];
-    }
+  }
+}
+
+/** Row i of axpyBlock's C gains the terms p0 ≤ p < k (p0 a multiple of 4) the same way: groups of 4, then singles. */
+export function axpyOneRow(a: Float64Array, a0: number, si: number, sp: number, b: Float64Array, bs: number, c: Float64Array, c0: number, cs: number, i: number, p0: number, k: number, w: number): void {
+  const k4 = k - (k % 4);
+  const r = c0 + i * cs, q = a0 + i * si;
+  let p = p0;
+  for (; p < k4; p += 4) {
+    const x0 = a[q + p * sp], x1 = a[q + (p + 1) * sp], x2 = a[q + (p + 2) * sp], x3 = a[q + (p + 3) * sp];
+    const b0 = p * bs, b1 = b0 + bs, b2 = b1 + bs, b3 = b2 + bs;
+    for (let j = 0; j < w; j++) c[r + j] += x0 * b[b0 + j] + x1 * b[b1 + j] + x2 * b[b2 + j] + x3 * b[b3 + j];
+  }
+  for (; p < k; p++) {
+    const x = a[q + p * sp], bp = p * bs;
+    for (let j = 0; j < w; j++) c[r + j] += x * b[bp + j];
   }
 }
 
@@ -267,7 +332,7 @@ export const GEMM_KC = 256;
  * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]:
  * (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ; (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ.
  * B is copied a block of GEMM_KC rows × GEMM_NC columns at a time into `pack` (row-major, contiguous),
- * so the inner loop streams 4 short contiguous rows whatever B's layout, and the block stays in cache
+ * so the inner loop streams 8 short contiguous rows whatever B's layout, and the block stays in cache
  * while every row of A passes over it. C accumulates in memory in the same order as in axpyKernel
  * (blocks of 4 p, KC a multiple of 4), so the result is bit-identical to it, and to any split of the rows.
  * It uses no outside name but `axpyBlock`, so that a worker thread can run the very same code.
@@ -301,9 +366,15 @@ function scratch(slot: number, size: number): Float64Array {
   return scratchBuffers[slot];
 }
 
-/** Large enough for the packed kernel: B has more than 128×128 entries and A enough rows to pay for packing. */
+/**
+ * Worth packing B: A has enough rows to pay for the copy, and B has at least 512×512 entries (2 MB, twice
+ * the L2 cache of a core here) or rows a multiple of 4 KB apart (n a multiple of 512, e.g. LSTM(128)'s
+ * 4·128 gates). Otherwise the unpacked loop measured 3–15% faster (n = 128 … 384, 100×1690·1690×50,
+ * 64×300·300×300). With rows 4 KB apart the unpacked loop's loads of B and stores of C can fall on the
+ * same cache sets: A·B at n = 512 ran 1.7× faster packed, and 32×128·128×512 1.3–1.9× (27 Nov 2026).
+ */
 function packs(m: number, k: number, n: number): boolean {
-  return k * n > 16384 && m >= 32 && k >= 16;
+  return m >= 32 && k >= 16 && (k * n >= 262144 || (n % 512 === 0 && k * n > 16384));
 }
 
 /** C = A·B for A (m, k), B (k, n). */
@@ -331,8 +402,14 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   if (k !== k2) throw new Error(`matmulAtB: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their rows (${k} and ${k2}) must agree`);
   const C = outputFor("matmulAtB", m, n, out);
   // Aᵀ(i, p) = A(p, i) sits at a[i + p·m].
-  // the unpacked loop: packing B measured slower here (A is read through a stride, B only once per 4 columns of A)
-  if (!parallelProduct("axpy", A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
+  // The unpacked loop: packing B measured 6–20% slower here, except with B's rows 4 KB apart (n a multiple of
+  // 512) and k ≤ 512, where the unpacked loop fell to 2.6–2.8 GFLOP/s and packing ran at 5.2–5.4
+  // (128×32·32×512, 128×128·128×512, 512×512·512×512; at k = 1024 … 3200 unpacked was faster again).
+  const kernel = m >= 32 && k >= 16 && k <= 512 && n % 512 === 0 ? "packed" : "axpy";
+  if (!parallelProduct(kernel, A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) {
+    if (kernel === "packed") gemmPacked(A.data, 1, m, B.data, n, 1, C.data, n, k, 0, m, accumulate, packScratch);
+    else axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
+  }
   return C;
 }
 

@@ -13,6 +13,7 @@ import { type Loss, getLoss } from "./losses.ts";
 import { activationForward } from "./activations.ts";
 import type { Optimizer } from "./optimizers.ts";
 import { type Layer, type Param, countParams } from "./layer.ts";
+import { Workspace } from "./workspace.ts";
 import { requireFinite, requirePositiveInteger, requireTensor } from "./validate.ts";
 import { describeDivergence, divergenceFacts } from "./divergence.ts";
 import { type WeightedLayer, writeWeightsFile, readWeightsFile } from "./weights-file.ts";
@@ -81,6 +82,8 @@ export class Sequential {
   readonly name: string;
   readonly layers: Layer[] = [];
   private rng: Rng;
+  /** The layers' reused buffers during lossAndGradients (workspace.ts). */
+  private readonly workspace = new Workspace();
   private built = false;
   private outputShapes: number[][] = [];
   private inputShape: number[] | null = null;
@@ -167,11 +170,13 @@ export class Sequential {
   }
 
   /** Forward through every layer. With `fused`, the last layer returns z and the loss applies its activation. */
-  private forwardAll(x: Tensor, training: boolean, fused: boolean): { out: Tensor; caches: unknown[] } {
+  private forwardAll(x: Tensor, training: boolean, fused: boolean, workspace?: Workspace): { out: Tensor; caches: unknown[] } {
     const caches: unknown[] = [];
     let a = x;
     this.layers.forEach((layer, i) => {
-      const { out, cache } = layer.forward(a, { training, linearOutput: fused && i === this.layers.length - 1 });
+      const last = i === this.layers.length - 1;
+      // the last layer's output is returned to the caller: never a reused buffer
+      const { out, cache } = layer.forward(a, { training, linearOutput: fused && last, workspace: last ? undefined : workspace });
       caches.push(cache);
       a = out;
     });
@@ -179,9 +184,9 @@ export class Sequential {
   }
 
   /** The regularisation penalty Σ λ‖W‖² over regularised weights. */
-  private penalty(): number {
+  private penalty(params: readonly Param[] = this.trainableParams()): number {
     let s = 0;
-    for (const p of this.trainableParams()) if (p.regularizer) s += p.regularizer.penalty(p.value);
+    for (const p of params) if (p.regularizer) s += p.regularizer.penalty(p.value);
     return s;
   }
 
@@ -190,12 +195,18 @@ export class Sequential {
    * to every parameter, in the order of trainableParams(). Changes no weight.
    */
   lossAndGradients(x: Tensor, y: Tensor): { loss: number; grads: Tensor[]; output: Tensor } {
-    const { loss } = this.requireCompiled("lossAndGradients");
+    this.requireCompiled("lossAndGradients");
     this.checkInput(x, "lossAndGradients");
     if (x.shape[0] !== y.shape[0]) throw new Error(`lossAndGradients: x has ${x.shape[0]} samples but y has ${y.shape[0]}`);
+    return this.lossAndGradientsOf(x, y, this.trainableParams());
+  }
+
+  /** lossAndGradients on checked inputs, with the model's parameter list (trainableParams()) passed in. */
+  private lossAndGradientsOf(x: Tensor, y: Tensor, params: readonly Param[]): { loss: number; grads: Tensor[]; output: Tensor } {
+    const loss = this.loss as Loss;
     const fused = loss.fusedActivation !== undefined;
     // 1. forward, keeping every layer's cache
-    const { out, caches } = this.forwardAll(x, true, fused);
+    const { out, caches } = this.forwardAll(x, true, fused, this.workspace);
     // 2. the loss and ∂L/∂output
     const { loss: dataLoss, cache } = loss.forward(out, y);
     let d = loss.backward(cache);
@@ -213,18 +224,24 @@ export class Sequential {
       d = dX;
     }
     // regularisation: L += λΣw², ∂L/∂w += 2λw
-    const params = this.trainableParams();
     const grads = perLayer.flat();
     params.forEach((p, i) => p.regularizer?.addGradient(p.value, grads[i]));
-    return { loss: dataLoss + this.penalty(), grads, output: out };
+    return { loss: dataLoss + this.penalty(params), grads, output: out };
   }
 
   /** One optimiser step on one batch; returns the batch loss and the number of correct predictions. */
   trainStep(x: Tensor, y: Tensor): { loss: number; correct: number } {
-    const { optimizer } = this.requireCompiled("trainStep");
-    const { loss, grads, output } = this.lossAndGradients(x, y);
+    this.requireCompiled("trainStep");
+    this.checkInput(x, "trainStep");
+    if (x.shape[0] !== y.shape[0]) throw new Error(`trainStep: x has ${x.shape[0]} samples but y has ${y.shape[0]}`);
+    return this.trainStepOf(x, y, this.trainableParams());
+  }
+
+  /** trainStep on checked inputs; `params` is trainableParams(), listed once per fit rather than on every step. */
+  private trainStepOf(x: Tensor, y: Tensor, params: readonly Param[]): { loss: number; correct: number } {
+    const { loss, grads, output } = this.lossAndGradientsOf(x, y, params);
     // 4. the update (skipped once the loss is no longer finite)
-    if (Number.isFinite(loss)) optimizer.apply(this.trainableParams(), grads);
+    if (Number.isFinite(loss)) (this.optimizer as Optimizer).apply(params, grads);
     return { loss, correct: this.metrics.length ? countCorrect(output, y) : 0 };
   }
 
@@ -259,6 +276,15 @@ export class Sequential {
     let val = opts.validationData ?? null;
     if (split > 0) val = [takeRows(x, all.slice(nTrain)), takeRows(y, all.slice(nTrain))];
     if (nTrain === 0) throw new Error(`fit: no training samples left (n = ${n}, validationSplit = ${split})`);
+    if (val) {
+      this.checkInput(val[0], "fit (validation data)");
+      if (val[0].shape[0] !== val[1].shape[0]) throw new Error(`fit: the validation data have ${val[0].shape[0]} inputs but ${val[1].shape[0]} targets; they must match`);
+      if (val[0].shape[0] === 0) throw new Error(`fit: the validation data have 0 samples (n = ${n}, validationSplit = ${split}); expected at least one`);
+    }
+    // Checked once here, not on every step: the parameter list, the unshuffled order, one buffer per batch size.
+    const params = this.trainableParams();
+    const inOrder = Int32Array.from(all.slice(0, nTrain));
+    const batches = new BatchBuffers(xTrain, yTrain);
 
     const history: History = { history: { loss: [] }, epoch: [], stopped: null };
     const h = history.history;
@@ -269,18 +295,18 @@ export class Sequential {
     }
 
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = opts.shuffle === false ? Int32Array.from(all.slice(0, nTrain)) : rng.permutation(nTrain);
+      const order = opts.shuffle === false ? inOrder : rng.permutation(nTrain);
       let lossSum = 0, correct = 0, seen = 0;
       const steps = Math.ceil(nTrain / batchSize);
       for (let step = 0; step < steps; step++) {
         const idx = order.subarray(step * batchSize, Math.min(nTrain, (step + 1) * batchSize));
-        const r = this.trainStep(takeRows(xTrain, idx), takeRows(yTrain, idx));
+        const r = this.trainStepOf(batches.x(idx), batches.y(idx), params);
         lossSum += r.loss * idx.length;
         correct += r.correct;
         seen += idx.length;
         let stop: string | null = null;
         if (!Number.isFinite(r.loss)) {
-          const why = describeDivergence(divergenceFacts(this.trainableParams(), this.optimizer!.learningRate, r.loss));
+          const why = describeDivergence(divergenceFacts(params, this.optimizer!.learningRate, r.loss));
           stop = `the loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} of ${steps}; training stopped (${why})`;
         } else {
           stop = opts.onBatchEnd?.(epoch + 1, step + 1, r.loss) || null;
@@ -293,7 +319,7 @@ export class Sequential {
       const logs: Record<string, number> = { loss: lossSum / seen };
       if (this.metrics.includes("accuracy")) logs.accuracy = correct / seen;
       if (val && !history.stopped) {
-        const v = this.evaluate(val[0], val[1]);
+        const v = this.evaluateOf(val[0], val[1], 256, params);
         logs.val_loss = v.loss;
         if (v.accuracy !== undefined) logs.val_accuracy = v.accuracy;
       }
@@ -322,8 +348,8 @@ export class Sequential {
     const rowSize = outShape.reduce((a, b) => a * b, 1);
     const out = new Tensor([n, ...outShape]);
     for (let s = 0; s < n; s += batchSize) {
-      const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
-      const yb = this.forwardAll(takeRows(x, idx), false, false).out;
+      // a batch of rows is a view of x (no copy); the output is copied out, a fresh tensor the caller owns
+      const yb = this.forwardAll(n <= batchSize ? x : rowRange(x, s, Math.min(n, s + batchSize)), false, false).out;
       out.data.set(yb.data, s * rowSize);
     }
     return out;
@@ -338,19 +364,28 @@ export class Sequential {
     this.checkInput(x, "evaluate");
     if (x.shape[0] !== y.shape[0]) throw new Error(`evaluate: x has ${x.shape[0]} samples but y has ${y.shape[0]}; they must match`);
     if (x.shape[0] === 0) throw new Error("evaluate: x and y have 0 samples; expected at least one (a loss over no samples is undefined)");
+    return this.evaluateOf(x, y, batchSize, this.trainableParams());
+  }
+
+  /** evaluate on checked inputs (fit's validation after every epoch); `params` is trainableParams(). */
+  private evaluateOf(x: Tensor, y: Tensor, batchSize: number, params: readonly Param[]): { loss: number; accuracy?: number } {
+    const loss = this.loss as Loss;
     const n = x.shape[0];
     const fused = loss.fusedActivation !== undefined;
+    const accuracy = this.metrics.includes("accuracy");
     let lossSum = 0, correct = 0;
     for (let s = 0; s < n; s += batchSize) {
-      const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
-      const yb = takeRows(y, idx);
-      let out = this.forwardAll(takeRows(x, idx), false, fused).out;
-      lossSum += loss.forward(out, yb).loss * idx.length;
+      const e = Math.min(n, s + batchSize);
+      // the whole set in one batch (a validation split, usually): no copies
+      const xb = e - s === n ? x : rowRange(x, s, e), yb = e - s === n ? y : rowRange(y, s, e);
+      let out = this.forwardAll(xb, false, fused).out;
+      lossSum += loss.forward(out, yb).loss * (e - s);
+      if (!accuracy) continue;
       if (fused) out = activationForward(loss.fusedActivation!, out).out;
       correct += countCorrect(out, yb);
     }
-    const result: { loss: number; accuracy?: number } = { loss: lossSum / n + this.penalty() };
-    if (this.metrics.includes("accuracy")) result.accuracy = correct / n;
+    const result: { loss: number; accuracy?: number } = { loss: lossSum / n + this.penalty(params) };
+    if (accuracy) result.accuracy = correct / n;
     return result;
   }
 
@@ -405,6 +440,38 @@ export class Sequential {
   loadWeights(path: string): void {
     this.setWeights(readWeightsFile(path, this.weightedLayers()));
   }
+}
+
+/** Rows s … e−1 of x as a view (no copy): rows are contiguous in a row-major tensor. */
+function rowRange(x: Tensor, s: number, e: number): Tensor {
+  const row = x.size / (x.shape[0] || 1);
+  return new Tensor([e - s, ...x.shape.slice(1)], x.data.subarray(s * row, e * row));
+}
+
+/**
+ * fit's batches: the rows idx of x and y gathered into buffers kept from one
+ * step to the next (a batch of another size, such as the last one, gets its own).
+ * A batch is used only inside its trainStep, so the next step may overwrite it.
+ */
+class BatchBuffers {
+  private readonly xs = new Map<number, Tensor>();
+  private readonly ys = new Map<number, Tensor>();
+  constructor(private readonly xAll: Tensor, private readonly yAll: Tensor) {}
+  x(idx: Int32Array): Tensor {
+    return gatherRows(this.xAll, idx, this.xs);
+  }
+  y(idx: Int32Array): Tensor {
+    return gatherRows(this.yAll, idx, this.ys);
+  }
+}
+
+/** takeRows(x, idx) into a buffer reused per batch size. */
+function gatherRows(x: Tensor, idx: Int32Array, buffers: Map<number, Tensor>): Tensor {
+  let out = buffers.get(idx.length);
+  if (!out) buffers.set(idx.length, (out = new Tensor([idx.length, ...x.shape.slice(1)])));
+  const row = x.size / (x.shape[0] || 1);
+  for (let i = 0; i < idx.length; i++) out.data.set(x.data.subarray(idx[i] * row, (idx[i] + 1) * row), i * row);
+  return out;
 }
 
 /** A logged value as Keras's progress bar prints it: 4 decimals, or 4 significant digits in exponent form below 1e-3. */

@@ -140,16 +140,22 @@ export class RMSprop implements Optimizer {
   apply(params: readonly Param[], grads: readonly Tensor[]): void {
     const gs = checkedGrads("RMSprop", params, grads, this.clip);
     const { learningRate: lr, rho, epsilon: eps } = this;
-    params.forEach((p, k) => {
-      const w = p.value.data, g = gs[k].data;
-      let v = this.meanSquare.get(p.value);
-      if (!v) this.meanSquare.set(p.value, (v = new Float64Array(w.length)));
-      for (let i = 0; i < w.length; i++) {
-        // v ← ρ v + (1 − ρ) g²;  w ← w − η g / (√v + ε)
-        v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
-        w[i] -= (lr * g[i]) / (Math.sqrt(v[i]) + eps);
-      }
-    });
+    for (let k = 0; k < params.length; k++) {
+      const w = params[k].value.data;
+      let v = this.meanSquare.get(params[k].value);
+      if (!v) this.meanSquare.set(params[k].value, (v = new Float64Array(w.length)));
+      rmspropUpdate(w, gs[k].data, v, lr, rho, 1 - rho, eps);
+    }
+  }
+}
+
+/** One RMSprop step on one weight array, in place: v ← ρ v + (1 − ρ) g²;  w ← w − η g / (√v + ε). `oneMinusRho` = 1 − ρ. */
+function rmspropUpdate(w: Float64Array, g: Float64Array, v: Float64Array, lr: number, rho: number, oneMinusRho: number, eps: number): void {
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const vi = rho * v[i] + oneMinusRho * gi * gi;
+    v[i] = vi;
+    w[i] -= (lr * gi) / (Math.sqrt(vi) + eps);
   }
 }
 
@@ -184,19 +190,31 @@ export class Adam implements Optimizer {
     const gs = checkedGrads("Adam", params, grads, this.clip);
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const t = ++this.iterations;
-    // α_t = η √(1 − β2^t) / (1 − β1^t)
+    // α_t = η √(1 − β2^t) / (1 − β1^t): the bias corrections, once per step
     const alpha = (this.learningRate * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-    params.forEach((p, k) => {
-      const w = p.value.data, g = gs[k].data;
-      let s = this.moments.get(p.value);
-      if (!s) this.moments.set(p.value, (s = { m: new Float64Array(w.length), v: new Float64Array(w.length) }));
-      const { m, v } = s;
-      for (let i = 0; i < w.length; i++) {
-        // m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;  w ← w − α_t m / (√v + ε)
-        m[i] = b1 * m[i] + (1 - b1) * g[i];
-        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        w[i] -= (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
-      }
-    });
+    for (let k = 0; k < params.length; k++) {
+      const w = params[k].value.data;
+      let s = this.moments.get(params[k].value);
+      if (!s) this.moments.set(params[k].value, (s = { m: new Float64Array(w.length), v: new Float64Array(w.length) }));
+      adamUpdate(w, gs[k].data, s.m, s.v, b1, b2, 1 - b1, 1 - b2, alpha, eps);
+    }
+  }
+}
+
+/**
+ * One Adam step on one weight array, in place, in a single pass that reads
+ * g, m, v and w once each and allocates nothing:
+ *   m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;  w ← w − α_t m / (√v + ε)
+ * (Keras's placement of ε: outside the square root, after the bias correction
+ * folded into α_t). `oneMinusB1`, `oneMinusB2` are 1 − β1, 1 − β2.
+ */
+function adamUpdate(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, b1: number, b2: number, oneMinusB1: number, oneMinusB2: number, alpha: number, eps: number): void {
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i];
+    const mi = b1 * m[i] + oneMinusB1 * gi;
+    const vi = b2 * v[i] + oneMinusB2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= (alpha * mi) / (Math.sqrt(vi) + eps);
   }
 }

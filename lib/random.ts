@@ -171,10 +171,95 @@ export function orthogonal(shape: Shape, rng: Rng, gain = 1): Tensor {
   return out.reshape(shape);
 }
 
-/** The thin QR factorisation of A (m, n), m ≥ n, by Householder reflections: Q (m, n) and the diagonal of R. */
+/**
+ * The thin QR factorisation of A (m, n), m ≥ n, by Householder reflections: Q (m, n) and the diagonal of R.
+ *
+ * Fast path of householderQRNaive, bit-identical to it: the same reflections,
+ * each column's dot product summed in the same order i = j, j+1, …, m−1. The
+ * naive version's time goes into those dot products, each one long chain of
+ * dependent additions (every add waits for the previous one). Here a
+ * reflection is applied to eight columns at a time (reflectColumns): eight
+ * independent chains run side by side and v[i] is read once for all eight.
+ * Q is formed the same way: H_{n−1} first, then H_{n−2}, …, H_0, each applied
+ * to all columns c ≥ j, which is per column the naive order H_c, H_{c−1}, …, H_0.
+ */
 export function householderQR(A: Tensor): { Q: Tensor; rDiag: Float64Array } {
   const [m, n] = A.shape;
   if (A.rank !== 2 || m < n) throw new Error(`householderQR: expected a matrix (m, n) with m ≥ n, got ${shapeStr(A.shape)}`);
+  // Column-major: column c of A is a[c·m … c·m + m), reduced in place to R.
+  const a = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let c = 0; c < n; c++) a[c * m + i] = A.data[i * n + c];
+  const vs = new Float64Array(n * m); // v_j is vs[j·m … j·m + m), zero above row j
+  const rDiag = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    // v = x − α e_j with α = −sign(x_j)‖x‖, for x the column below the diagonal; H = I − 2vvᵀ/vᵀv.
+    const x = j * m, v = j * m;
+    let norm = 0;
+    for (let i = j; i < m; i++) norm += a[x + i] * a[x + i];
+    norm = Math.sqrt(norm);
+    const alpha = a[x + j] >= 0 ? -norm : norm;
+    for (let i = j; i < m; i++) vs[v + i] = a[x + i];
+    vs[v + j] -= alpha;
+    let vv = 0;
+    for (let i = j; i < m; i++) vv += vs[v + i] * vs[v + i];
+    if (vv > 0) {
+      const inv = 1 / Math.sqrt(vv);
+      for (let i = j; i < m; i++) vs[v + i] *= inv; // now H = I − 2vvᵀ
+      reflectColumns(a, m, n, vs, j);
+    }
+    rDiag[j] = a[x + j];
+  }
+  // Q = H_0 H_1 … H_{n−1} applied to the first n columns of I.
+  const q = new Float64Array(m * n);
+  for (let c = 0; c < n; c++) q[c * m + c] = 1;
+  for (let j = n - 1; j >= 0; j--) reflectColumns(q, m, n, vs, j);
+  const Q = new Tensor([m, n]);
+  for (let c = 0; c < n; c++) for (let i = 0; i < m; i++) Q.data[i * n + c] = q[c * m + i];
+  return { Q, rDiag };
+}
+
+/**
+ * Columns j … n−1 of M (column-major, columns of length m), rows i ≥ j:
+ * M ← (I − 2vvᵀ) M with v = vs[j·m …]. Per column: s = Σ_{i≥j} v_i M_ic in
+ * order of i, then M_ic −= 2s·v_i; eight columns share one pass over v.
+ */
+function reflectColumns(M: Float64Array, m: number, n: number, vs: Float64Array, j: number): void {
+  const v = j * m;
+  let c = j;
+  for (; c + 8 <= n; c += 8) {
+    const o0 = c * m, o1 = o0 + m, o2 = o1 + m, o3 = o2 + m, o4 = o3 + m, o5 = o4 + m, o6 = o5 + m, o7 = o6 + m;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let i = j; i < m; i++) {
+      const vi = vs[v + i];
+      s0 += vi * M[o0 + i]; s1 += vi * M[o1 + i]; s2 += vi * M[o2 + i]; s3 += vi * M[o3 + i];
+      s4 += vi * M[o4 + i]; s5 += vi * M[o5 + i]; s6 += vi * M[o6 + i]; s7 += vi * M[o7 + i];
+    }
+    s0 *= 2; s1 *= 2; s2 *= 2; s3 *= 2; s4 *= 2; s5 *= 2; s6 *= 2; s7 *= 2;
+    for (let i = j; i < m; i++) {
+      const vi = vs[v + i];
+      M[o0 + i] -= s0 * vi; M[o1 + i] -= s1 * vi; M[o2 + i] -= s2 * vi; M[o3 + i] -= s3 * vi;
+      M[o4 + i] -= s4 * vi; M[o5 + i] -= s5 * vi; M[o6 + i] -= s6 * vi; M[o7 + i] -= s7 * vi;
+    }
+  }
+  for (; c < n; c++) {
+    const o = c * m;
+    let s = 0;
+    for (let i = j; i < m; i++) s += vs[v + i] * M[o + i];
+    s *= 2;
+    for (let i = j; i < m; i++) M[o + i] -= s * vs[v + i];
+  }
+}
+
+/**
+ * The reference for householderQR: the same thin QR, one column at a time
+ * (every reflection's dot product and update run down one column, the columns
+ * kept as separate contiguous arrays). Slower, because each column's dot
+ * product is one long chain of dependent additions. householderQR does the same
+ * arithmetic in the same order and agrees bit for bit (test/random.test.ts).
+ */
+export function householderQRNaive(A: Tensor): { Q: Tensor; rDiag: Float64Array } {
+  const [m, n] = A.shape;
+  if (A.rank !== 2 || m < n) throw new Error(`householderQRNaive: expected a matrix (m, n) with m ≥ n, got ${shapeStr(A.shape)}`);
   // Work on columns: cols[c] is column c of A, contiguous, so every inner loop runs along memory.
   const cols: Float64Array[] = [];
   for (let c = 0; c < n; c++) {

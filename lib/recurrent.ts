@@ -15,7 +15,8 @@ import { Tensor, shapeStr, type Shape } from "./matrix.ts";
 import { Rng, glorotUniform, orthogonal, zerosInit } from "./random.ts";
 import type { Regularizer } from "./regularizers.ts";
 import type { Layer, Param, ForwardContext } from "./layer.ts";
-import { type Cell, type CellParams, type BpttForward, bpttForward, bpttBackward } from "./bptt.ts";
+import { type Cell, type CellParams, type BpttForward, type BpttBackwardOptions, type BpttWeightGradients, bpttForward, bpttBackward, bpttWeightGradients, forwardDims } from "./bptt.ts";
+import { SequenceWorkspace } from "./bptt-sequence.ts";
 import { type RnnActivation, type RnnParams, type RnnStepCache, simpleRnnCell, checkRnnActivation } from "./rnn.ts";
 import { type LstmParams, type LstmStepCache, lstmCell } from "./lstm.ts";
 import { type GruParams, type GruStepCache, gruCell } from "./gru.ts";
@@ -57,6 +58,8 @@ abstract class Recurrent<P extends CellParams, C> implements Layer<RecurrentCach
   h0: Tensor | null = null;
   c0: Tensor | null = null;
   protected abstract readonly cell: Cell<P, C>;
+  /** The fast path's arrays, reused by every training pass of this layer (bptt-sequence.ts). */
+  private readonly workspace = new SequenceWorkspace();
   /** [cell weight name, Keras name], in Keras's order: kernel, recurrent_kernel, bias. */
   protected abstract readonly kerasNames: readonly (readonly [keyof P & string, string])[];
 
@@ -106,26 +109,41 @@ abstract class Recurrent<P extends CellParams, C> implements Layer<RecurrentCach
     return ps;
   }
 
-  forward(x: Tensor, _ctx: ForwardContext): { out: Tensor; cache: RecurrentCache<C> } {
+  forward(x: Tensor, ctx: ForwardContext): { out: Tensor; cache: RecurrentCache<C> } {
     const w = this.built();
     const F = this.cell.dims(w).F;
     if (x.rank !== 3) throw new Error(`${this.who}: expected a sequence batch (N, T, F) with F = ${F}, got a ${x.rank}-D input ${shapeStr(x.shape)}`);
-    const fwd = bpttForward(this.cell, w, x, { h0: this.h0 ?? undefined, c0: this.c0 ?? undefined });
+    // a training pass's stacks live in the layer's workspace until the next training pass (its backward pass comes first)
+    const fwd = bpttForward(this.cell, w, x, { h0: this.h0 ?? undefined, c0: this.c0 ?? undefined }, ctx.training ? { workspace: this.workspace } : {});
     return { out: this.returnSequences ? fwd.hs : fwd.last.h, cache: { fwd } };
   }
 
   backward(dOut: Tensor, cache: RecurrentCache<C>): { dX: Tensor; grads: Tensor[] } {
-    const w = this.built();
-    const [N, T, u] = cache.fwd.hs.shape;
+    const r = bpttBackward(this.cell, this.built(), cache.fwd, this.backwardOptions(dOut, cache));
+    return { dX: r.dx, grads: this.gradientList(r) };
+  }
+
+  /** The weight gradients alone, for the model's first layer: ∂L/∂x would be a gradient with respect to the data. */
+  paramGradients(dOut: Tensor, cache: RecurrentCache<C>): Tensor[] {
+    return this.gradientList(bpttWeightGradients(this.cell, this.built(), cache.fwd, this.backwardOptions(dOut, cache)));
+  }
+
+  private backwardOptions(dOut: Tensor, cache: RecurrentCache<C>): BpttBackwardOptions {
+    const { N, T, u } = forwardDims(cache.fwd);
     const want = this.returnSequences ? [N, T, u] : [N, u];
     if (dOut.rank !== want.length || dOut.shape.some((d, i) => d !== want[i])) throw new Error(`${this.who} backward: dOut has shape ${shapeStr(dOut.shape)}, expected ${shapeStr(want)}`);
     // A constant zero initial state needs no gradient: BPTT stops at t = 1.
-    const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState };
-    const r = bpttBackward(this.cell, w, cache.fwd, this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut });
+    // ‖∂L/∂h(t)‖ per step is a diagnostic the layer does not report: not computed
+    const opts = { truncate: this.truncate, initialStateGrad: this.trainableInitialState, stepNorms: false };
+    return this.returnSequences ? { ...opts, dhs: dOut } : { ...opts, dhT: dOut };
+  }
+
+  /** The gradients in params() order: kernel, recurrent kernel, bias [, h(0), c(0)]. */
+  private gradientList(r: BpttWeightGradients<P>): Tensor[] {
     const grads: Tensor[] = this.kerasNames.map(([k]) => r.grads[k]);
     if (this.h0) grads.push(r.dh0 as Tensor);
     if (this.c0) grads.push(r.dc0 as Tensor);
-    return { dX: r.dx, grads };
+    return grads;
   }
 }
 

@@ -11,7 +11,7 @@
  * σ_h is tanh (Keras's default), relu, sigmoid or linear.
  */
 import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
-import { type ActivationCache, activationForward, activationBackward } from "./activations.ts";
+import { type ActivationCache, activationForward, activationForwardBias, activationBackward } from "./activations.ts";
 import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
@@ -113,22 +113,19 @@ function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParam
     inputKey: "Whx",
     biasKey: "bh",
     separateRecurrentGrad: false,
-    stepForward(p, x, zh, prev, next) {
-      const { u } = checkStep(p, x, prev.h);
-      // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh + bh
-      if (!isZeroState(prev.h)) matmul(prev.h, p.Whh, zh, true);
-      const z = zh.data, b = p.bh.data;
-      for (let r = 0; r < z.length; r += u) for (let j = 0; j < u; j++) z[r + j] += b[j];
-      // h(t) = σ_h(z_h(t)), computed in h(t)'s block of the stack
-      next.h.data.set(z);
-      const { cache: act } = activationForward(activation, next.h, true);
+    stepForward(p, x, zh, prev, next, ws) {
+      checkStep(p, x, prev.h);
+      // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh (+ bh below)
+      ws.times(prev.h, p.Whh, zh, true); // skipped at t = 1 from the default h(0) = 0 (StepWorkspace.times)
+      // h(t) = σ_h(z_h(t) + bh), written straight into h(t)'s block of the stack (one pass, no copy)
+      const act = activationForwardBias(activation, zh, p.bh, next.h);
       return { p, x, hPrev: prev.h, act };
     },
-    stepBackward(dState, cache, dzh, _same, dPrev) {
+    stepBackward(dState, cache, dzh, _same, dPrev, ws) {
       // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ σ_h'(z_h(t))
       activationBackward(dState.h, cache.act, dzh);
       // ∂L/∂h(t−1) = W_hhᵀ ∂L/∂z_h(t)
-      if (dPrev) matmulABt(dzh, cache.p.Whh, dPrev.h);
+      if (dPrev) ws.timesTransposed(dzh, cache.p.Whh, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
   };
@@ -158,10 +155,10 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       const ones = new Tensor([N, u]);
       ones.data.fill(1);
       const dsigma = activationBackward(ones, cache.act).data; // σ_h'(z_h(t)), (N, u)
-      const J = new Tensor([u, u]), w = cache.p.Whh.data;
+      const J = new Tensor([u, u]), Jd = J.data, w = cache.p.Whh.data;
       for (let j = 0; j < u; j++) {
-        const s = dsigma[row * u + j];
-        for (let k = 0; k < u; k++) J.data[j * u + k] = s * w[k * u + j];
+        const s = dsigma[row * u + j], r = j * u;
+        for (let k = 0; k < u; k++) Jd[r + k] = s * w[k * u + j];
       }
       return J;
     },

@@ -39,7 +39,7 @@
  * parallel already.
  */
 import { Worker, MessageChannel, type MessagePort } from "node:worker_threads";
-import { gemmPacked, axpyKernel, axpyBlock, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { gemmPacked, axpyKernel, axpyBlock, axpyFourRows, axpyOneRow, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n).
@@ -136,7 +136,7 @@ function chunkPart(
 /** How the helper runs: spin, then sleep, until there is work; take it up; run its part on the shared arrays; say done (or failed). */
 function helperSource(): string {
   // every function the kernels call, defined before its callers
-  const KERNELS = [axpyBlock, gemmPacked, axpyKernel];
+  const KERNELS = [axpyFourRows, axpyOneRow, axpyBlock, gemmPacked, axpyKernel];
   return `
 let ctl = null;
 try {

@@ -3,7 +3,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { type Cell, type CellParams, type InitialState, type BpttBackwardOptions, bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { type Cell, type CellParams, type InitialState, type BpttBackwardOptions, bpttForward, bpttBackward, bpttWeightGradients } from "../lib/bptt.ts";
+import { SequenceWorkspace } from "../lib/bptt-sequence.ts";
+import { LSTM } from "../lib/recurrent.ts";
 import { simpleRnnCell, type RnnActivation } from "../lib/rnn.ts";
 import { lstmCell } from "../lib/lstm.ts";
 import { gruCell } from "../lib/gru.ts";
@@ -138,6 +140,167 @@ test("recordSteps (per-step gradients) falls back to the loop and still sums to 
   const total = bpttBackward(c.cell, p, fwd, { dhs });
   assert.ok(rec.stepGrads !== null && rec.stepGrads.length === 6);
   for (const k of Object.keys(p)) close(rec.grads[k], total.grads[k], `∂L/∂${k}`);
+});
+
+for (const c of CASES) {
+  test(`${c.name}: passes in a reused workspace give the bits of fresh arrays, and a stale forward result is refused`, () => {
+    const rng = new Rng(31);
+    const p = c.params(3, 5, rng);
+    const ws = new SequenceWorkspace();
+    const same = (a: Tensor, b: Tensor) => a.size === b.size && a.data.every((v, i) => Object.is(v, b.data[i]));
+    // two sizes in turn, so the workspace's arrays are grown, then reused with stale contents
+    for (const [N, T] of [[4, 6], [3, 9], [4, 6], [2, 3]]) {
+      const x = randn([N, T, 3], rng), dhs = randn([N, T, 5], rng);
+      const init: InitialState = { h0: randn([N, 5], rng, 0.5), ...(c.cell.hasCellState ? { c0: randn([N, 5], rng, 0.5) } : {}) };
+      const fresh = bpttForward(c.cell, p, x, init);
+      const reused = bpttForward(c.cell, p, x, init, { workspace: ws });
+      assert.ok(same(reused.last.h, fresh.last.h), "h(T)");
+      const fb = bpttBackward(c.cell, p, fresh, { dhs, truncate: 4 });
+      const rb = bpttBackward(c.cell, p, reused, { dhs, truncate: 4 });
+      for (const k of Object.keys(p)) assert.ok(same(rb.grads[k], fb.grads[k]), `∂L/∂${k} N=${N} T=${T}`);
+      assert.ok(same(rb.dx, fb.dx) && same(rb.dh0 as Tensor, fb.dh0 as Tensor), `dx, dh0 N=${N} T=${T}`);
+      assert.ok(same(reused.hs, fresh.hs), "h(1..T), made when read");
+      if (c.cell.hasCellState) assert.ok(same(reused.cs as Tensor, fresh.cs as Tensor), "c(1..T)");
+    }
+    const x = randn([2, 4, 3], rng);
+    const older = bpttForward(c.cell, p, x, {}, { workspace: ws });
+    const h = older.last.h.clone();
+    bpttForward(c.cell, p, randn([2, 4, 3], rng), {}, { workspace: ws });
+    assert.ok(same(older.last.h, h), "h(T) is the caller's own copy");
+    assert.throws(() => bpttBackward(c.cell, p, older, { dhT: randn([2, 5], rng) }), /reused by a later forward pass/);
+    assert.throws(() => older.hs, /reused its workspace/);
+  });
+}
+
+test("a layer's training passes reuse its workspace; its inference passes do not touch it", () => {
+  const rng = new Rng(32);
+  const l = new LSTM(4, { returnSequences: true });
+  l.build([5, 2], rng);
+  const x = randn([3, 5, 2], rng), dOut = randn([3, 5, 4], rng);
+  const a = l.forward(x, { training: true });
+  const ga = l.backward(dOut, a.cache).grads.map((g) => Array.from(g.data));
+  const first = l.forward(x, { training: true });
+  l.forward(randn([3, 5, 2], rng), { training: false }); // a prediction between forward and backward
+  const gb = l.backward(dOut, first.cache).grads.map((g) => Array.from(g.data));
+  assert.equal(gb, ga);
+  l.forward(randn([3, 5, 2], rng), { training: true });
+  assert.throws(() => l.backward(dOut, first.cache), /reused by a later forward pass/);
+});
+
+for (const c of CASES) {
+  test(`${c.name}: the weight gradients alone (no ∂L/∂x) are the bits of the full backward pass, on both paths`, () => {
+    const rng = new Rng(33);
+    const p = c.params(3, 5, rng);
+    const x = randn([6, 7, 3], rng), dhs = randn([6, 7, 5], rng);
+    for (const stepwise of [false, true]) {
+      const fwd = bpttForward(c.cell, p, x, { h0: randn([5], rng, 0.5) }, { stepwise });
+      const full = bpttBackward(c.cell, p, fwd, { dhs, stepwise });
+      const only = bpttWeightGradients(c.cell, p, fwd, { dhs, stepwise });
+      assert.ok(!("dx" in only), "no dx");
+      for (const k of Object.keys(p)) assert.equal(Array.from(only.grads[k].data), Array.from(full.grads[k].data), `∂L/∂${k} stepwise=${stepwise}`);
+      assert.equal(Array.from((only.dh0 as Tensor).data), Array.from((full.dh0 as Tensor).data));
+      assert.equal(only.dLdhNorms, full.dLdhNorms);
+    }
+  });
+}
+
+test("a recurrent layer's paramGradients (the model's first layer) equal its backward pass's gradients", () => {
+  const rng = new Rng(34);
+  const l = new LSTM(4, { trainableInitialState: true });
+  l.build([5, 2], rng);
+  const x = randn([3, 5, 2], rng), dOut = randn([3, 4], rng);
+  const { cache } = l.forward(x, { training: true });
+  const a = l.backward(dOut, cache).grads, b = l.paramGradients(dOut, cache);
+  assert.is(b.length, a.length);
+  a.forEach((g, i) => assert.equal(Array.from(b[i].data), Array.from(g.data)));
+});
+
+test("large recurrent kernels (h·U as (hᵀ)ᵀ·U, dz·Uᵀ by matmulABt): still bit-identical to the loop", () => {
+  // U has more than 128×128 entries and the batch 32 rows: the step products' other branch in bptt-sequence.ts
+  for (const c of [CASES[0], CASES[2], CASES[3]]) {
+    const rng = new Rng(35);
+    const u = c.name === "LSTM" ? 65 : c.name === "GRU" ? 75 : 130;
+    const p = c.params(2, u, rng);
+    const x = randn([32, 3, 2], rng), dhs = randn([32, 3, u], rng);
+    const fast = bpttForward(c.cell, p, x), slow = bpttForward(c.cell, p, x, {}, { stepwise: true });
+    assert.ok(fast.hs.data.every((v, i) => Object.is(v, slow.hs.data[i])), `${c.name}: h(1..T)`);
+    const fb = bpttBackward(c.cell, p, fast, { dhs }), sb = bpttBackward(c.cell, p, slow, { dhs, stepwise: true });
+    for (const k of Object.keys(p)) assert.ok(fb.grads[k].data.every((v, i) => Object.is(v, sb.grads[k].data[i])), `${c.name}: ∂L/∂${k}`);
+    assert.ok(fb.dx.data.every((v, i) => Object.is(v, sb.dx.data[i])), `${c.name}: dx`);
+  }
+});
+
+// ---------------------------------------------------------------- the default zero state h(0) = 0
+
+/** Entry by entry equal with === (−0 and +0 count as the same): bit-identical but for the sign of an exact zero. */
+function sameButZeroSign(a: Tensor, b: Tensor, what: string): void {
+  assert.equal(a.shape, b.shape, `${what}: shape`);
+  const i = a.data.findIndex((v, k) => v !== b.data[k]);
+  assert.ok(i < 0, `${what}: entry ${i} differs, ${a.data[i]} against ${b.data[i]}`);
+}
+
+for (const c of CASES) {
+  test(`${c.name}: the products skipped from the default h(0) = 0 change no result (against a given zero state and the loop)`, () => {
+    // T = 2 as in chapter 10, T = 1 (all of ∂L/∂U skipped), T = 5; N = 5 is not a multiple of 4 (then 1e-12, not bits)
+    for (const [N, T, seed] of [[8, 2, 41], [4, 1, 42], [8, 5, 43], [5, 2, 44]]) {
+      const rng = new Rng(seed), u = 6;
+      const p = c.params(3, u, rng);
+      const x = randn([N, T, 3], rng), dhs = randn([N, T, u], rng);
+      const zero: InitialState = { h0: new Tensor([N, u]), ...(c.cell.hasCellState ? { c0: new Tensor([N, u]) } : {}) };
+      const def = bpttForward(c.cell, p, x); // the default state: its products are skipped
+      const given = bpttForward(c.cell, p, x, zero); // the same zeros given: multiplied
+      const slow = bpttForward(c.cell, p, x, zero, { stepwise: true });
+      assert.is(def.seq?.zeroStart, true, "the default state is known to be zero");
+      assert.is(given.seq?.zeroStart, false, "a given state is not skipped, even an all-zero one");
+      const eq = N % 4 === 0 ? sameButZeroSign : close;
+      for (const [name, other] of [["given zero state", given], ["loop", slow]] as const) {
+        const what = `${c.name} N=${N} T=${T} default vs ${name}`;
+        eq(def.hs, other.hs, `${what}: h(1..T)`);
+        if (c.cell.hasCellState) eq(def.cs as Tensor, other.cs as Tensor, `${what}: c(1..T)`);
+        for (const initialStateGrad of [true, false]) {
+          const a = bpttBackward(c.cell, p, def, { dhs, initialStateGrad });
+          const b = bpttBackward(c.cell, p, other, { dhs, initialStateGrad, stepwise: other === slow });
+          for (const k of Object.keys(p)) eq(a.grads[k], b.grads[k], `${what}: ∂L/∂${k}`);
+          eq(a.dx, b.dx, `${what}: dx`);
+          if (initialStateGrad) eq(a.dh0 as Tensor, b.dh0 as Tensor, `${what}: ∂L/∂h(0)`);
+          else assert.ok(a.dh0 === null && b.dh0 === null, `${what}: no ∂L/∂h(0) asked for`);
+        }
+      }
+    }
+    // and the finite-difference check from the default state
+    const rng = new Rng(45);
+    const r = sequenceGradCheck(c.cell, c.params(2, 3, rng), randn([2, 2, 2], rng));
+    assert.ok(r.maxRelError < 1e-7, `${c.name}: ${JSON.stringify(r.errors)}`);
+  });
+
+  test(`${c.name}: a given non-zero initial state is multiplied (the fast path equals the loop and differs from h(0) = 0)`, () => {
+    const rng = new Rng(46), N = 8, T = 2, u = 5;
+    const p = c.params(2, u, rng);
+    const x = randn([N, T, 2], rng), dhs = randn([N, T, u], rng);
+    for (const shape of [[N, u], [u]]) {
+      const init: InitialState = { h0: randn(shape, rng, 0.5), ...(c.cell.hasCellState ? { c0: randn(shape, rng, 0.5) } : {}) };
+      const fast = bpttForward(c.cell, p, x, init), slow = bpttForward(c.cell, p, x, init, { stepwise: true });
+      assert.is(fast.seq?.zeroStart, false);
+      sameButZeroSign(fast.hs, slow.hs, `${c.name} h(1..T)`);
+      const fb = bpttBackward(c.cell, p, fast, { dhs }), sb = bpttBackward(c.cell, p, slow, { dhs, stepwise: true });
+      for (const k of Object.keys(p)) sameButZeroSign(fb.grads[k], sb.grads[k], `${c.name} ∂L/∂${k}`);
+      // had h(0)·U or h(0)ᵀdz(1) been skipped, these would equal the zero state's
+      const def = bpttForward(c.cell, p, x);
+      assert.ok(relDiff(fast.hs, def.hs, "h") > 1e-3, `${c.name}: h(1..T) from the given state differ from h(0) = 0's`);
+      const db = bpttBackward(c.cell, p, def, { dhs });
+      assert.ok(relDiff(fb.grads[c.cell.recurrentKey], db.grads[c.cell.recurrentKey], "U") > 1e-3, `${c.name}: ∂L/∂U differs`);
+    }
+  });
+}
+
+test("a layer starts from the known zero state unless its initial state is learned, in training and in prediction", () => {
+  const rng = new Rng(47);
+  const x = randn([4, 2, 3], rng);
+  for (const trainableInitialState of [false, true]) {
+    const l = new LSTM(4, { trainableInitialState });
+    l.build([2, 3], rng);
+    for (const training of [true, false]) assert.is(l.forward(x, { training }).cache.fwd.seq?.zeroStart, !trainableInitialState, `learned h(0): ${trainableInitialState}, training: ${training}`);
+  }
 });
 
 test.run();

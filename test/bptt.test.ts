@@ -5,7 +5,7 @@ import { Tensor, frobeniusNorm, spectralNorm, matmulABt } from "../lib/matrix.ts
 import { Rng } from "../lib/random.ts";
 import { type RnnParams, simpleRnnCell, rnnStepForward } from "../lib/rnn.ts";
 import { type LstmParams, lstmCell } from "../lib/lstm.ts";
-import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms } from "../lib/bptt.ts";
+import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms, jacobianProducts, jacobianNormStep } from "../lib/bptt.ts";
 import { RHOS, gradientFlowSetup, gradientFlowRun, gradientFlowProblem } from "../chapters/_shared/bptt-experiment.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
 import { randn, assertThrowsMatching } from "./_helpers.ts";
@@ -221,6 +221,28 @@ test("jacobianNorms: Lanczos equals power iteration (reference) within 1e-10 for
     assert.ok(worst <= 1e-10, `${act}, ρ = ${rho}: relative difference ${worst}`);
     assert.ok(ref[0].spectral !== ref[300].spectral, "the norms vary with k");
   }
+});
+
+test("jacobianProducts yields ∂h(t)/∂h(k) for k = t..0 as jacobianProduct does; its steps with jacobianNormStep give jacobianNorms bit for bit (the page's two workers)", () => {
+  const rng = new Rng(11);
+  const p = rnnParams(1, 6, rng);
+  const cell = simpleRnnCell("tanh");
+  const x = randn([1, 9, 1], rng);
+  const Js = stepJacobians(cell, p, x, bpttForward(cell, p, x));
+  const t = 8, norms = jacobianNorms(Js, t);
+  let expectK = t, v: Float64Array | null = null;
+  for (const { k, P } of jacobianProducts(Js, t)) {
+    assert.is(k, expectK--);
+    const ref = jacobianProduct(Js, k, t);
+    for (let i = 0; i < P.size; i++) assert.ok(Math.abs(P.data[i] - ref.data[i]) <= 1e-14 * (1 + Math.abs(ref.data[i])), `k = ${k}, entry ${i}`);
+    // a copy, as the page's norms worker receives it
+    const r = jacobianNormStep(new Tensor(P.shape, P.data.slice()), k, k < t ? Js[k] : null, v);
+    v = r.v;
+    assert.is(r.norm.spectral, norms[k].spectral);
+    assert.is(r.norm.frobenius, norms[k].frobenius);
+  }
+  assert.is(expectK, -1);
+  assertThrowsMatching(() => jacobianProducts(Js, 10).next(), /t = 10 is outside 0\.\.9/, "t > T");
 });
 
 test("chapter 05: for the linear RNN the rate of ‖∂L/∂h(T−k)‖ fitted over k = 20..80 matches ρ within 5% for every ρ; tanh stays below ρ", () => {

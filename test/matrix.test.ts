@@ -31,7 +31,7 @@ test("the three fast products agree with the naive triple loop for awkward sizes
 
 test("the packed kernel is bit-identical to the unpacked i-k-j loop (packing changes where B is read from, not the sums)", () => {
   const rng = new Rng(4);
-  for (const [m, k, n] of [[64, 300, 200], [37, 600, 131], [33, 17, 1000]]) {
+  for (const [m, k, n] of [[64, 300, 200], [37, 600, 131], [33, 17, 1000], [40, 600, 450], [33, 513, 520]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const packed = matmul(A, B), unpacked = matmulUnpacked(A, B), viaBt = matmulABt(A, transpose(B));
     assert.ok(packed.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·B ${m}x${k}x${n}`);

@@ -5,6 +5,7 @@ import { Tensor, fromArray } from "../lib/matrix.ts";
 import { SGD, RMSprop, Adam } from "../lib/optimizers.ts";
 import { clipByGlobalNorm, clipByValue, globalNorm } from "../lib/clip.ts";
 import type { Param } from "../lib/layer.ts";
+import { Rng, normalTensor } from "../lib/random.ts";
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
@@ -77,6 +78,41 @@ test("clipping by global norm keeps the direction; by value clips each entry", (
 test("an optimiser rejects a gradient of the wrong shape", () => {
   const p: Param[] = [{ name: "kernel", value: new Tensor([2, 3]) }];
   assert.throws(() => new SGD().apply(p, [new Tensor([3, 2, 1])]), /kernel.*\(2, 3\).*\(3, 2, 1\)/);
+});
+
+/** The per-element reference the fused loops replaced: Keras's formulas written out, state indexed by parameter. */
+function referenceSteps(kind: "Adam" | "RMSprop", w: Float64Array[], gs: Float64Array[][]): void {
+  const m = w.map((x) => new Float64Array(x.length)), v = w.map((x) => new Float64Array(x.length));
+  gs.forEach((g, step) => {
+    const t = step + 1;
+    const alpha = (1e-3 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+    w.forEach((wk, k) => {
+      for (let i = 0; i < wk.length; i++) {
+        if (kind === "Adam") {
+          m[k][i] = 0.9 * m[k][i] + (1 - 0.9) * g[k][i];
+          v[k][i] = 0.999 * v[k][i] + (1 - 0.999) * g[k][i] * g[k][i];
+          wk[i] -= (alpha * m[k][i]) / (Math.sqrt(v[k][i]) + 1e-7);
+        } else {
+          v[k][i] = 0.9 * v[k][i] + (1 - 0.9) * g[k][i] * g[k][i];
+          wk[i] -= (1e-3 * g[k][i]) / (Math.sqrt(v[k][i]) + 1e-7);
+        }
+      }
+    });
+  });
+}
+
+test("Adam's and RMSprop's fused loops equal the per-element reference bit for bit over 5 steps", () => {
+  for (const kind of ["Adam", "RMSprop"] as const) {
+    const rng = new Rng(4);
+    const shapes = [[7, 5], [5], [3, 1]];
+    const params: Param[] = shapes.map((s, k) => ({ name: `p${k}`, value: normalTensor(s, 0, 1, rng) }));
+    const ref = params.map((p) => p.value.data.slice());
+    const gs = Array.from({ length: 5 }, () => shapes.map((s) => normalTensor(s, 0, 0.1, rng)));
+    const opt = kind === "Adam" ? new Adam() : new RMSprop();
+    for (const g of gs) opt.apply(params, g);
+    referenceSteps(kind, ref, gs.map((g) => g.map((t) => t.data)));
+    params.forEach((p, k) => p.value.data.forEach((x, i) => assert.ok(Object.is(x, ref[k][i]), `${kind} ${p.name}[${i}]: ${x} vs ${ref[k][i]}`)));
+  }
 });
 
 test.run();

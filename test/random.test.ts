@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Rng, glorotUniform, orthogonal, computeFans, householderQR, normalTensor } from "../lib/random.ts";
+import { Rng, glorotUniform, orthogonal, computeFans, householderQR, householderQRNaive, normalTensor } from "../lib/random.ts";
 import { matmulAtB, matmulABt } from "../lib/matrix.ts";
 
 test("the same seed gives the same stream, another seed another", () => {
@@ -84,6 +84,21 @@ test("householderQR: QᵀA is upper triangular with R's diagonal", () => {
     const v = R.data[i * 4 + j];
     if (i > j) assert.ok(Math.abs(v) < 1e-12, `R(${i}, ${j}) = ${v}`);
     if (i === j) assert.ok(Math.abs(v - rDiag[i]) < 1e-12);
+  }
+});
+
+test("householderQR equals householderQRNaive bit for bit (tall, square, one column, a zero column)", () => {
+  const rng = new Rng(11);
+  const zeroCol = normalTensor([6, 3], 0, 1, rng);
+  for (let i = 0; i < 6; i++) zeroCol.data[i * 3 + 1] = 0;
+  const cases = [normalTensor([40, 17], 0, 1, rng), normalTensor([33, 33], 0, 1, rng), normalTensor([9, 1], 0, 1, rng), normalTensor([120, 30], 0, 1, rng), zeroCol];
+  for (const A of cases) {
+    const fast = householderQR(A), naive = householderQRNaive(A);
+    assert.equal(fast.Q.shape, naive.Q.shape);
+    for (let k = 0; k < naive.Q.size; k++) {
+      assert.ok(Object.is(fast.Q.data[k], naive.Q.data[k]), `${A.shape}: Q[${k}] = ${fast.Q.data[k]} vs ${naive.Q.data[k]}`);
+    }
+    for (let j = 0; j < naive.rDiag.length; j++) assert.ok(Object.is(fast.rDiag[j], naive.rDiag[j]), `${A.shape}: rDiag[${j}]`);
   }
 });
 

@@ -26,6 +26,8 @@ export interface GradientFlowSetup {
   units: number;
   /** The base recurrent matrix W (u, u), Gaussian, before rescaling. */
   W: Tensor;
+  /** ρ(W), its spectral radius, computed once: every run rescales W by ρ / ρ(W). */
+  rhoW: number;
   /** Whx (1, u), the input x (1, T, 1), the output layer Wyh (u, 1), b_y, and the target y. */
   Whx: Tensor;
   x: Tensor;
@@ -59,7 +61,7 @@ export function gradientFlowSetup(seed: number, T = 100, units = 32): GradientFl
   const Whx = glorotUniform([1, units], rng);
   const x = normalTensor([1, T, 1], 0, 1, rng);
   const Wyh = glorotUniform([units, 1], rng);
-  return { T, units, W, Whx, x, Wyh, by: 0, y: 1 };
+  return { T, units, W, rhoW: spectralRadius(W), Whx, x, Wyh, by: 0, y: 1 };
 }
 
 /** The fitted per-step rate r of a norm series: ‖g(T−k)‖ ∝ rᵏ over k = kFrom..kTo. */
@@ -91,8 +93,8 @@ export interface GradientFlowProblem {
 
 /** The RNN with W_hh rescaled to spectral radius ρ, run forward over T steps, and ∂L/∂h(T) of the loss at t = T. */
 export function gradientFlowProblem(setup: GradientFlowSetup, activation: RnnActivation, rho: number): GradientFlowProblem {
-  const { units: u, W, Whx, x, Wyh, by, y } = setup;
-  const Whh = scale(W, rho / spectralRadius(W));
+  const { units: u, W, rhoW, Whx, x, Wyh, by, y } = setup;
+  const Whh = scale(W, rho / rhoW);
   const params: RnnParams = { Whx, Whh, bh: new Tensor([u]) };
   const cell = simpleRnnCell(activation);
   const fwd = bpttForward(cell, params, x);

@@ -193,6 +193,7 @@ function trainLstm(name: WayName, cfg: WayConfig, data: { train: TaskData; test:
   const opt = new Adam({ learningRate: HP.lstm.learningRate, globalClipnorm: HP.lstm.clipnorm });
   const predict = (x: Tensor) => lstmPredict(net, x).y;
   const run = miniBatchLoop(cfg, data, rng, (x, t) => opt.apply(params, lstmGradient(net, x, t).grads), predict, name, progress);
+  progress(`${name}: ∂L/∂h(1) on the ${data.test.x.shape[0]} test sequences`);
   const g = lstmGradient(net, data.test.x, data.test.y);
   return finish(name, cfg, predict(data.test.x), data.test, run, cfg.updates, null, g.dLdhNorms[0],
     `LSTM(${u}), forget-gate bias ${unitForgetBias ? 1 : 0}, Adam η = ${HP.lstm.learningRate}, clipnorm ${HP.lstm.clipnorm}, batch ${BATCH}`);
@@ -223,6 +224,7 @@ function trainSgd(name: WayName, cfg: WayConfig, data: { train: TaskData; test: 
     const g = vectorToNet(grad, net);
     opt.apply(params, NET_KEYS.map((k) => g[k]));
   }, predict, name, progress);
+  progress(`${name}: ∂L/∂h(1) on the ${data.test.x.shape[0]} test sequences`);
   const g = netGradient(net, data.test.x, data.test.y);
   const initText = init === "esn" ? `ESN init (sparse W_hh at ρ = ${HP.esnInit.rho}, ${HP.esnInit.connections} inputs/unit, W_hx ±${HP.esnInit.inputScale})` : `small init (all weights N(0, ${HP.plain.smallInitStd}²))`;
   const optText = momentum ? `SGD η = ${lr}, Nesterov μ rising to ${HP.momentum.maxMomentum} (reached ${momentumSchedule(Math.ceil((1 - HP.momentum.finalFraction) * cfg.updates) - 1, HP.momentum.maxMomentum).toFixed(3)}, then μ = ${HP.momentum.finalMomentum} and η = ${HP.momentum.finalLearningRate} for the last ${HP.momentum.finalFraction * 100}%), clipnorm ${HP.momentum.clipnorm}` : `plain SGD η = ${lr}`;
@@ -254,6 +256,7 @@ function trainHf(cfg: WayConfig, data: { train: TaskData; test: TaskData }, prog
     }
   }
   const run = { curve, seconds: (performance.now() - t0) / 1000 };
+  progress(`hessian-free: ∂L/∂h(1) on the ${test.x.shape[0]} test sequences`);
   const g = netGradient(net, test.x, test.y);
   return finish("hessian-free", cfg, netForward(net, test.x).y, test, run, hf.cgIterationsTotal, cfg.hfSteps, g.dLdhNorms[0],
     `SimpleRNN(${u}), ESN init, ${cfg.hfSteps} outer steps, gradient on ${nGrad} sequences, ≤ ${maxCg} CG iterations each on ${nCurv} of them, structural damping μ = ${HP.hf.structuralDamping}`);

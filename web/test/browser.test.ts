@@ -6,7 +6,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, readdirSync, readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { resolve, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -33,6 +33,39 @@ async function clickLatency(selector: string): Promise<number> {
     b.addEventListener("click", () => res(performance.now() - t0), { once: true });
     setTimeout(() => b.click(), 0);
   }), selector);
+}
+
+/**
+ * CPU milliseconds so far of every thread of the Chromium processes this test started (Linux /proc; an empty map
+ * elsewhere), keyed "pid/tid name". On a busy machine the wall clock mostly measures the other jobs; CPU time
+ * shows what the page itself costs.
+ */
+function chromiumCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync("/proc/self/task")) return out;
+  const children = (pid: number): number[] => {
+    const kids: number[] = [];
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        kids.push(...readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+      } catch { /* the thread ended */ }
+    }
+    return kids;
+  };
+  const todo = children(process.pid);
+  while (todo.length) {
+    const pid = todo.pop()!;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const name = st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
+        const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+        out.set(`${pid}/${tid} ${name}`, ((Number(f[11]) + Number(f[12])) * 1000) / 100); // utime + stime in ticks of 10 ms
+      }
+      todo.push(...children(pid));
+    } catch { /* the process ended */ }
+  }
+  return out;
 }
 
 test.before(async () => {
@@ -89,26 +122,47 @@ test("gradients: moving the ρ slider changes the plot", async () => {
 });
 
 test("gradients: T = 300, 64 units recomputed (timed in the browser)", async () => {
-  const times: number[] = [], jac: number[] = [], all: number[] = [], wait: number[] = [];
+  const times: number[] = [], jac: number[] = [], prod: number[] = [], all: number[] = [], wait: number[] = [];
+  const cpu0 = chromiumCpuMs();
   for (let i = 0; i < 5; i++) {
-    // one change at a time: the main thread's curves at once, then wait for the worker's ‖∂h(T)/∂h(k)‖₂
+    // one change at a time: the main thread's curves at once, then wait for the workers' ‖∂h(T)/∂h(k)‖₂
     const d = await page.evaluate((rho) => window.scratchnets.setGradients!({ T: 300, units: 64, rho, activation: "tanh" }), 1.2 + 0.1 * i);
     times.push(d.computeMs + d.drawMs);
     assert.is(d.dLdh.length, 300);
     await page.waitForFunction((rho) => window.scratchnets.gradients!.rho === rho && window.scratchnets.gradients!.allCurvesMs !== null, 1.2 + 0.1 * i, { timeout: 120000 });
     const g = await page.evaluate(() => window.scratchnets.gradients!);
     assert.is(g.jacobianNorms!.length, 300);
+    assert.ok(g.jacobianNorms!.every((v) => v > 0 && Number.isFinite(v)), "‖∂h(T)/∂h(k)‖₂ positive and finite for tanh");
     jac.push(g.jacobianMs!);
+    prod.push(g.jacobianProductsMs!);
     all.push(g.allCurvesMs!);
     wait.push(g.jacobianWaitMs!);
   }
+  const cpu1 = chromiumCpuMs();
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[2];
   const range = (a: number[]) => `min ${Math.min(...a).toFixed(1)}, max ${Math.max(...a).toFixed(1)}`;
-  console.log(`   gradient page, T = 300, u = 64, tanh: recompute + redraw median ${median(times).toFixed(1)} ms (${range(times)}) over 5 changes`);
-  console.log(`   ‖∂h(T)/∂h(k)‖₂ in the worker: median ${median(jac).toFixed(1)} ms (${range(jac)})`);
-  console.log(`   from the change to the worker starting: median ${median(wait).toFixed(1)} ms (${range(wait)})`);
-  console.log(`   all three curves drawn after a change: median ${median(all).toFixed(1)} ms (${range(all)})`);
-  assert.ok([...times, ...jac, ...all].every(Number.isFinite));
+  console.log(`   gradient page, T = 300, u = 64, tanh, 5 changes (medians; the target of about 100 ms is reported, not asserted):`);
+  console.log(`   ALL THREE CURVES drawn after a change: median ${median(all).toFixed(1)} ms (${range(all)})`);
+  console.log(`   main thread, recompute + redraw of ‖∂L/∂h(t)‖ and the step contributions: median ${median(times).toFixed(1)} ms (${range(times)})`);
+  console.log(`   ‖∂h(T)/∂h(k)‖₂ in the two workers: median ${median(jac).toFixed(1)} ms (${range(jac)}), of which the products worker ${median(prod).toFixed(1)} ms`);
+  console.log(`   from the change to the products worker starting: median ${median(wait).toFixed(1)} ms (${range(wait)})`);
+  if (cpu1.size > 0) {
+    // per change, all Chromium threads: the two workers, the main threads ("chromium"), and the rest (garbage collector, compositor, ...)
+    let total = 0, main = 0;
+    const workers: number[] = [];
+    for (const [k, v] of cpu1) {
+      const d = (v - (cpu0.get(k) ?? 0)) / 5;
+      total += d;
+      if (k.endsWith(" DedicatedWorker")) workers.push(d);
+      else if (k.endsWith(" chromium")) main += d;
+    }
+    workers.sort((a, b) => b - a);
+    const w = workers.filter((d) => d > 0).map((d) => d.toFixed(0)).join(" + ");
+    console.log(`   CPU per change (Linux /proc, 10 ms ticks, all Chromium threads): ${total.toFixed(0)} ms; workers ${w || "0"} ms, main threads ${main.toFixed(0)} ms, the rest ${(total - main - workers.reduce((a, b) => a + b, 0)).toFixed(0)} ms; load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`);
+  }
+  assert.ok([...times, ...jac, ...prod, ...all].every(Number.isFinite));
+  // a sanity bound only (a broken worker pipeline or a hang), far above the target
+  assert.ok(median(all) < 5000, `all three curves took a median ${median(all)} ms`);
 });
 
 test("gradients: an out-of-range value is clamped with a visible note", async () => {

@@ -21,6 +21,7 @@ runChapter({
   title: "Chapter 03: the lecture's CNN on the digits",
   section: 'Lecture sections "Importing Keras and TensorFlow", "Running with Keras"',
   defaultSeed: 2023,
+  threads: true,
   quickHelp: "10 epochs instead of 100 (and 2,000 MNIST digits with --dataset mnist)",
   options: {
     eta: { type: "number", default: 0.01, min: 0, help: "the learning rate η of SGD" },

@@ -83,6 +83,7 @@ runChapter({
   title: "Chapter 10: extrapolating many-body energies with recurrent networks",
   section: 'Lecture sections "An extrapolation example", "Predicting New Points", "Other Things to Try", "Other Types of RNNs"',
   defaultSeed: 0,
+  threads: true,
   quickHelp: "10 epochs instead of 150 (the MSEs are then far from the lecture's)",
   options: {
     model: { type: "string", choices: [...MODEL_NAMES, "all"], default: "all", help: "which network(s) to train" },

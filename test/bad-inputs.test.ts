@@ -103,6 +103,9 @@ const CHAPTER_CASES: ChapterCase[] = [
   { chapter: "03-cnn-digits", args: ["--eta"], code: 2, err: /--eta needs a value \(a number\)/ },
   { chapter: "03-cnn-digits", args: ["--lambda", "-0.1"], code: 2, err: /--lambda must be at least 0, got -0\.1/ },
   { chapter: "03-cnn-digits", args: ["--epochs", "0"], code: 2, err: /--epochs must be at least 1, got 0/ },
+  { chapter: "03-cnn-digits", args: ["--threads", "3"], code: 2, err: /--threads must be at most 2, got 3/ },
+  { chapter: "10-extrapolation", args: ["--threads", "0"], code: 2, err: /--threads must be at least 1, got 0/ },
+  { chapter: "06-sine-rnn", args: ["--threads", "2"], code: 2, err: /unknown option '--threads'/ },
   { chapter: "03-cnn-digits", args: ["--epochs", "1e9"], code: 2, err: /--epochs must be at most 100000, got 1000000000/ },
   { chapter: "03-cnn-digits", args: ["--dataset", "cifar"], code: 2, err: /--dataset must be one of digits, mnist; got 'cifar'/ },
   // divergence during a run: exit 1, the message names η, λ and the knob

@@ -76,4 +76,14 @@ for (const file of chapters) {
   });
 }
 
+// the chapters that split their large products over two threads give the same bits on one
+for (const file of chapters.filter((f) => /^(03|10)-/.test(f))) {
+  test(`${file} --quick --json: --threads 1 and --threads 2 give the same results`, async () => {
+    const keys = new Set(timingKeys());
+    const base = ["--quick", "--json", "--seed", "7"];
+    const [a, b] = await Promise.all([run(file, [...base, "--threads", "1"]), run(file, [...base, "--threads", "2"])]);
+    assert.is(JSON.stringify(strip(JSON.parse(b), keys)), JSON.stringify(strip(JSON.parse(a), keys)));
+  });
+}
+
 test.run();

@@ -6,6 +6,8 @@
  */
 import { basename, dirname, resolve } from "node:path";
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { getThreads, setThreads } from "../../lib/threads.ts";
 
 /**
  * A chapter's option. `path` marks a string option that names a file or
@@ -64,6 +66,12 @@ export interface Chapter<O extends Record<string, OptionSpec>> {
   defaultSeed: number;
   /** What --quick changes, for --help. */
   quickHelp?: string;
+  /**
+   * True for a chapter whose networks have products large enough to split over threads
+   * (lib/threads.ts; results are bit-identical whatever the number): it then accepts --threads N, 1 or 2,
+   * which overrides SCRATCHNETS_THREADS. The default stays 1: at these chapters' sizes 2 threads measured no faster (README, "Two threads").
+   */
+  threads?: boolean;
   options?: O;
   run(opts: CommonOptions & Record<keyof O, any>, io: ChapterIO): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
@@ -84,6 +92,7 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
     "  --json                 print exactly one JSON object of the key results on stdout, nothing else",
     "  --help                 show this help (with --json: as one JSON object {\"usage\": ...} on stdout)",
   ];
+  if (ch.threads) lines.push(`  --threads N            threads for the large matrix products, 1 or 2; the results are the same bits either way (default 1; ${availableParallelism()} cores here)`);
   for (const [name, spec] of Object.entries(ch.options ?? {})) {
     const flag = spec.type === "boolean" ? `--${name}` : `--${name} ${spec.type === "string" ? (spec.choices ? spec.choices.join("|") : "VALUE") : "N"}`;
     const def = "default" in spec && spec.default !== undefined && !/\(default/.test(spec.help) ? ` (default ${spec.default})` : "";
@@ -155,6 +164,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
     seed: { type: "integer", default: ch.defaultSeed, help: "", min: 0, max: MAX_SEED },
     quick: { type: "boolean", help: "" },
     json: { type: "boolean", help: "" },
+    ...(ch.threads ? { threads: { type: "integer", default: 1, help: "", min: 1, max: 2 } as OptionSpec } : {}),
     ...(ch.options ?? {}),
   };
   const out: Record<string, unknown> = {};
@@ -258,7 +268,10 @@ export async function runChapter<O extends Record<string, OptionSpec>>(ch: Chapt
       process.stderr.write(`${ch.id}: warning: ${text}\n`);
     },
   };
-  io.print(`${ch.title}`, `Reproduces: ${ch.section}`, `seed: ${opts.seed}${opts.quick ? "   (--quick: a small run)" : ""}`, "");
+  // --threads, when given, overrides SCRATCHNETS_THREADS; otherwise the environment's (or lib's default of 1) stands
+  if (ch.threads && argv.some((a) => a === "--threads" || a.startsWith("--threads="))) setThreads(opts.threads as number);
+  const threads = ch.threads ? getThreads() : null;
+  io.print(`${ch.title}`, `Reproduces: ${ch.section}`, `seed: ${opts.seed}${threads !== null ? `   threads: ${threads} (--threads)` : ""}${opts.quick ? "   (--quick: a small run)" : ""}`, "");
   try {
     const result = await ch.run(opts as CommonOptions & Record<keyof O, any>, io);
     io.progressDone();

@@ -252,8 +252,11 @@ export interface BpttBackwardOptions extends BpttPathOptions {
   truncate?: number;
   /** Clip by global norm: if ‖g‖ > clipNorm, all weight gradients (and a learned h0, c0) are scaled by clipNorm/‖g‖. */
   clipNorm?: number;
-  /** Keep each step's own weight gradients (stepGrads); costs one set of zero tensors per step. */
-  recordSteps?: boolean;
+  /**
+   * Record each step's own weight gradients: true keeps them (stepGrads, one set of tensors per step) and
+   * their norms (stepGradNorms); "norms" keeps only the norms, reusing one set of tensors for every step.
+   */
+  recordSteps?: boolean | "norms";
   /** Compute ∂L/∂h(0) (and ∂L/∂c(0)); default true. A layer whose initial state is a constant turns it off. */
   initialStateGrad?: boolean;
   /** Compute dLdhNorms (a pass over ∂L/∂h(t) per step); default true. A layer that only trains turns it off. */
@@ -330,7 +333,9 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
   const dx = inputGrad ? new Tensor(fwd.xShape) : null;
   const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   const stepGradNorms: number[] | null = recordSteps ? new Array<number>(T).fill(0) : null;
-  const stepGrads: P[] | null = recordSteps ? new Array<P>(T) : null;
+  const stepGrads: P[] | null = recordSteps === true ? new Array<P>(T) : null;
+  // with recordSteps "norms": one set of step tensors, zeroed before each step
+  const scratch = recordSteps === "norms" ? zerosLikeParams(params) : null;
 
   // ∂L/∂h(T) and ∂L/∂c(T) from beyond the last step.
   let dhNext: Tensor | null = dhT ? dhT.clone() : new Tensor([N, u]);
@@ -345,11 +350,12 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
     if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
 
     // This step's share of every weight's gradient: into its own tensors when recorded, else straight into the sum.
-    const into = stepGrads ? zerosLikeParams(params) : grads;
+    if (scratch) for (const k of Object.keys(scratch)) scratch[k].data.fill(0);
+    const into = stepGrads ? zerosLikeParams(params) : scratch ?? grads;
     const { dx: dxt, dPrev } = cell.stepBackward({ h: dh, c: dcNext }, cache, into, t > 0 || initialStateGrad);
-    if (stepGrads && stepGradNorms) {
+    if (stepGradNorms) {
       // step 3, visibly: the derivatives at the different times are added together for each weight
-      stepGrads[t] = into;
+      if (stepGrads) stepGrads[t] = into;
       stepGradNorms[t] = frobeniusNorm(into[cell.recurrentKey]);
       for (const k of Object.keys(grads)) addInto(grads[k], into[k]);
     }
@@ -364,7 +370,7 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
     }
   }
 
-  return finishBackward(grads, dx, dhNext, dcNext ?? null, fwd, dLdhNorms, stepGrads, stepGradNorms, clipNorm, recordSteps);
+  return finishBackward(grads, dx, dhNext, dcNext ?? null, fwd, dLdhNorms, stepGrads, stepGradNorms, clipNorm, recordSteps !== false);
 }
 
 /** ∂L/∂h(0), ∂L/∂c(0) in the given initial states' shapes, and clipping by global norm. */

@@ -42,6 +42,21 @@ test("a weight used at every time step accumulates its gradient over the steps: 
   assert.equal(rec.stepGradNorms, steps.map((s) => frobeniusNorm(s.Whh)));
 });
 
+test("recordSteps \"norms\" gives recordSteps true's per-step norms and gradients bit for bit, without keeping the steps", () => {
+  const rng = new Rng(4);
+  const p = rnnParams(2, 3, rng);
+  const cell = simpleRnnCell("tanh");
+  const x = randn([2, 6, 2], rng), dhs = randn([2, 6, 3], rng);
+  const fwd = bpttForward(cell, p, x, { h0: randn([2, 3], rng) });
+  const all = bpttBackward(cell, p, fwd, { dhs, recordSteps: true });
+  const norms = bpttBackward(cell, p, fwd, { dhs, recordSteps: "norms" });
+  assert.is(norms.stepGrads, null);
+  assert.equal(norms.stepGradNorms, all.stepGradNorms);
+  assert.ok((norms.stepGradNorms as number[]).every((v) => v > 0));
+  for (const k of ["Whx", "Whh", "bh"] as const) sameTensor(norms.grads[k], all.grads[k], k);
+  assert.is(norms.gradNormBefore, all.gradNormBefore);
+});
+
 test("a second backward pass over the same forward pass gives bit-identical results (gradients start from zero, the stack is intact)", () => {
   const rng = new Rng(2);
   const cell = lstmCell();

@@ -105,7 +105,7 @@ export function gradientsPage(root: HTMLElement): void {
       setup = Object.assign(gradientFlowSetup(s, n, u), { seed: s });
     }
     const p = gradientFlowProblem(setup, a, r);
-    const b = bpttBackward(p.cell, p.params, p.fwd, { dhT: p.dhT, recordSteps: true, clipNorm: c ?? undefined });
+    const b = bpttBackward(p.cell, p.params, p.fwd, { dhT: p.dhT, recordSteps: "norms", clipNorm: c ?? undefined });
     const [kFrom, kTo] = fitRange(n);
     const fitted = fitRate(b.dLdhNorms, kFrom, kTo);
     const t1 = performance.now();

@@ -110,7 +110,7 @@ export function gradientFlowProblem(setup: GradientFlowSetup, activation: RnnAct
 /** One run: BPTT from the loss at t = T, with the norms the chapter plots. */
 export function gradientFlowRun(setup: GradientFlowSetup, activation: RnnActivation, rho: number): GradientFlowRun {
   const { cell, params, fwd, dhT } = gradientFlowProblem(setup, activation, rho);
-  const r = bpttBackward(cell, params, fwd, { dhT, recordSteps: true });
+  const r = bpttBackward(cell, params, fwd, { dhT, recordSteps: "norms" });
   const norms = jacobianNorms(stepJacobians(cell, params, setup.x, fwd), setup.T);
   return {
     activation,

@@ -44,13 +44,14 @@ function addingProblem(N: number, T: number, rng: Rng): { x: Tensor; y: Tensor }
  * Σ_t x(t)ᵀdz(t) over the stacked T·N rows. What the update costs beyond this is the rest: tanh, BPTT, Dense, Adam.
  */
 function rnnProducts(N: number, u: number, T: number, F: number, rng: Rng): () => void {
-  const h = normalTensor([N, u], 0, 0.5, rng), Whh = normalTensor([u, u], 0, 0.5, rng), WhhT = transpose(Whh), z = new Tensor([N, u]);
+  const h = normalTensor([N, u], 0, 0.5, rng), Whh = normalTensor([u, u], 0, 0.5, rng), WhhT = transpose(Whh), z = new Tensor([N, u]), dh = new Tensor([N, u]);
   const X = normalTensor([T * N, F], 0, 1, rng), Whx = normalTensor([F, u], 0, 1, rng), H = normalTensor([T * N, u], 0, 1, rng), dZ = normalTensor([T * N, u], 0, 1, rng);
   const XW = new Tensor([T * N, u]), gW = new Tensor([F, u]), gU = new Tensor([u, u]);
   return () => {
     matmul(X, Whx, XW);
-    for (let t = 1; t < T; t++) matmul(h, Whh, z, true);
-    for (let t = 1; t < T; t++) matmul(z, WhhT, h);
+    // the same operands at every call (h, and z = h·Whh), so the values stay finite from call to call
+    for (let t = 1; t < T; t++) matmul(h, Whh, z);
+    for (let t = 1; t < T; t++) matmul(z, WhhT, dh);
     matmulAtB(H, dZ, gU);
     matmulAtB(X, dZ, gW);
   };

@@ -42,7 +42,7 @@ runChapter({
   options: {
     epochs: { type: "integer", default: 100, min: 1, max: 10000, help: "training epochs per model (the lecture's 100)" },
     workers: { type: "integer", default: availableParallelism(), min: 1, max: 1024, help: "worker threads (default: one per core; more than the cores are capped to them)" },
-    out: { type: "string", path: "outDir", help: "write train_accuracy.csv, test_accuracy.csv and diverged.csv into this directory (its parent must exist)" },
+    out: { type: "string", path: "outDir", help: "write train_accuracy.csv, test_accuracy.csv and diverged.csv into this directory (created, with any missing parents)" },
     dataset: { type: "string", choices: ["digits", "mnist"], default: "digits", help: "the lecture's 8×8 digits, or real 28×28 MNIST (about 4 s per epoch per model: use --epochs)" },
     padding: { type: "string", choices: ["valid", "same"], default: "valid", help: "the Conv2D padding (see chapter 03)" },
   },

@@ -71,7 +71,6 @@ function stackTensor(ws: SequenceWorkspace | undefined, name: string, rows: numb
  */
 function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorkspace {
   const blocks = new Map<string, Tensor>(), scratches = new Map<string, Tensor>(), transposes = new Map<Tensor, Tensor>();
-  let hT: Tensor | null = null;
   const sw: StepWorkspace = {
     zeroPrev: false,
     times(h, U, out, accumulate) {
@@ -82,20 +81,12 @@ function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorksp
         if (!accumulate) out.data.fill(0);
         return;
       }
-      // Where matmul would pack U (more than 128×128 entries and at least 32 rows of h), it packs all of U
-      // again at every step; as (hᵀ)ᵀ·U, with hᵀ (u, N) copied here, the same sums run unpacked: 16% faster
-      // at LSTM(128)'s (32, 128)·(128, 512), the same elsewhere.
-      const [N, u] = h.shape;
-      if (U.size <= 16384 || N < 32) return void matmul(h, U, out, accumulate);
-      if (hT === null || hT.size !== u * N) hT = new Tensor([u, N]);
-      const s = h.data, d = hT.data;
-      for (let n = 0; n < N; n++) for (let j = 0; j < u; j++) d[j * N + n] = s[n * u + j];
-      matmulAtB(hT, U, out, accumulate);
+      matmul(h, U, out, accumulate);
     },
     timesTransposed(dz, U, out) {
       // A small U (≤ 128×128 entries) is transposed once per pass and dz·(Uᵀ) runs as a plain unpacked
-      // product: 7–13% faster than matmulABt at 64×64 (LSTM(32), SimpleRNN(64)). A larger Uᵀ would be
-      // packed again at every step, and matmulABt is then the faster (13% at LSTM(128)).
+      // product: 7–13% faster than matmulABt at 64×64 (LSTM(32), SimpleRNN(64)). For a larger U matmulABt
+      // measured the faster (13% at LSTM(128), under an earlier packing rule of matrix.ts).
       if (U.size > 16384) return void matmulABt(dz, U, out);
       let Ut = transposes.get(U);
       if (Ut === undefined) transposes.set(U, (Ut = transpose(U)));

@@ -277,9 +277,9 @@ export interface BpttResult<P> {
   dc0: Tensor | null;
   /** ‖∂L/∂h(t)‖ for t = 1..T (Frobenius over the batch), everything that reaches h(t); empty with stepNorms: false. */
   dLdhNorms: number[];
-  /** With recordSteps: each step's contribution to every weight's gradient, t = 1..T. */
+  /** With recordSteps true: each step's contribution to every weight's gradient, t = 1..T (null with "norms"). */
   stepGrads: P[] | null;
-  /** With recordSteps: ‖contribution of step t to ∂L/∂W_hh‖ (the recurrent weight) for t = 1..T. */
+  /** With recordSteps (true or "norms"): ‖contribution of step t to ∂L/∂W_hh‖ (the recurrent weight) for t = 1..T. */
   stepGradNorms: number[] | null;
   /**
    * The global gradient norm over the weights (and a learned h0, c0) before and after clipping;
@@ -326,7 +326,7 @@ function backward<P extends CellParams, C>(cell: Cell<P, C>, params: P, fwd: Bpt
   // The fast path runs these same steps with the weight gradients as one product each after the loop (bptt-sequence.ts).
   if (cell.sequence && fwd.seq && !recordSteps && !stepwise) {
     const r = bpttBackwardSequence(cell, cell.sequence, params, fwd, fwd.seq, { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms });
-    return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, recordSteps);
+    return finishBackward(r.grads, r.dx, r.dhNext, r.dcNext, fwd, r.dLdhNorms, null, null, clipNorm, false);
   }
 
   const grads = zerosLikeParams(params);
@@ -434,7 +434,8 @@ function addInto(a: Tensor, b: Tensor): void {
  * pass anyway (the tests compare the two).
  */
 export function stepJacobians<P extends CellParams, C>(cell: Cell<P, C>, params: P, x: Tensor, fwd: BpttForward<C>, sample = 0, opts: { reference?: boolean } = {}): Tensor[] {
-  const [N, T, u] = fwd.hs.shape;
+  const { N, T, u } = forwardDims(fwd);
+  if (fwd.seq && !fwd.seq.valid()) throw new Error(`stepJacobians: this forward pass's buffers were reused by a later forward pass of the same layer`);
   if (!(Number.isInteger(sample) && sample >= 0 && sample < N)) throw new Error(`stepJacobians: sample ${sample} is outside 0..${N - 1}`);
   if (cell.stepJacobian && !opts.reference) return fwd.stack.map((cache) => (cell.stepJacobian as (c: C, row: number) => Tensor)(cache, sample));
   const F = x.shape[2];

@@ -58,7 +58,7 @@ export function makeReservoir(F: number, u: number, opts: ReservoirOptions): Res
   const rowStart = new Int32Array(u + 1), cols = new Int32Array(u * k), vals = new Float64Array(u * k);
   for (let j = 0; j < u; j++) {
     rowStart[j] = j * k;
-    // k distinct source units, sorted (a partial Fisher–Yates draw)
+    // k distinct source units, sorted: the first k of a random permutation of the u units
     const pick = rng.permutation(u).slice(0, k).sort();
     for (let m = 0; m < k; m++) {
       cols[j * k + m] = pick[m];

@@ -329,7 +329,7 @@ export interface HfStepInfo {
   cgIterations: number;
   /** The CG iterate chosen by backtracking. */
   chosenIterate: number;
-  /** The line-search factor applied to it (1, or 0 when the step was rejected). */
+  /** The line-search factor applied to it: 1, 0.8^k after shortening (k ≤ 8), or 0 when the step was rejected. */
   alpha: number;
 }
 

@@ -196,8 +196,8 @@ function outputFor(op: string, m: number, n: number, out?: Tensor): Tensor {
 //
 // Every C(i, j) is then the same sum in the same order whichever rows a call
 // covers and however many: splitting the rows between threads (threads.ts), or
-// stacking the time steps of BPTT into one product (bptt-sequence.ts), changes no
-// bit. The sum is C(i, j) (+)= (4 terms) + (4 terms) + ... in p order, then the
+// stacking the time steps of BPTT into one product (bptt-sequence.ts, with a batch a
+// multiple of 4), changes no bit. The sum is C(i, j) (+)= (4 terms) + (4 terms) + ... in p order, then the
 // k mod 4 last terms one at a time; test/matrix-kernel.test.ts writes that order
 // out and compares every path with it bit for bit. `matmulNaive`, the textbook
 // triple loop, is the reference they are all tested against; `matmulUnpacked` (axpyKernel alone) is the one
@@ -421,7 +421,8 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   const [n, k2] = B.shape;
   if (k !== k2) throw new Error(`matmulABt: A is ${shapeStr(A.shape)} and B is ${shapeStr(B.shape)}; their columns (${k} and ${k2}) must agree`);
   const C = outputFor("matmulABt", m, n, out);
-  // Both ways compute every entry in the i-k-j loop's order, whatever m is: a row's result never depends on its neighbours.
+  // Both ways compute every entry in the i-k-j loop's order, whatever m is: a row's result never depends on its neighbours
+  // (with accumulate, the few-rows way adds the finished product onto out, not term by term).
   if (m <= 32) {
     // Few rows (e.g. dZ·Wᵀ for a small batch): C = (B·Aᵀ)ᵀ streams B once through the i-k-j loop.
     const at = scratch(0, k * m), ct = scratch(1, n * m);

@@ -15,7 +15,7 @@ import type { Optimizer } from "./optimizers.ts";
 import { type Layer, type Param, countParams } from "./layer.ts";
 import { Workspace } from "./workspace.ts";
 import { requireFinite, requirePositiveInteger, requireTensor } from "./validate.ts";
-import { describeDivergence, divergenceFacts } from "./divergence.ts";
+import { describeDivergence, divergenceFacts, penaltyOf } from "./divergence.ts";
 import { type WeightedLayer, writeWeightsFile, readWeightsFile } from "./weights-file.ts";
 
 export interface CompileOptions {
@@ -183,13 +183,6 @@ export class Sequential {
     return { out: a, caches };
   }
 
-  /** The regularisation penalty Σ λ‖W‖² over regularised weights. */
-  private penalty(params: readonly Param[] = this.trainableParams()): number {
-    let s = 0;
-    for (const p of params) if (p.regularizer) s += p.regularizer.penalty(p.value);
-    return s;
-  }
-
   /**
    * The loss (with regularisation) on one batch and its gradient with respect
    * to every parameter, in the order of trainableParams(). Changes no weight.
@@ -226,7 +219,7 @@ export class Sequential {
     // regularisation: L += λΣw², ∂L/∂w += 2λw
     const grads = perLayer.flat();
     params.forEach((p, i) => p.regularizer?.addGradient(p.value, grads[i]));
-    return { loss: dataLoss + this.penalty(params), grads, output: out };
+    return { loss: dataLoss + penaltyOf(params), grads, output: out };
   }
 
   /** One optimiser step on one batch; returns the batch loss and the number of correct predictions. */
@@ -349,7 +342,7 @@ export class Sequential {
     const out = new Tensor([n, ...outShape]);
     for (let s = 0; s < n; s += batchSize) {
       // a batch of rows is a view of x (no copy); the output is copied out, a fresh tensor the caller owns
-      const yb = this.forwardAll(n <= batchSize ? x : rowRange(x, s, Math.min(n, s + batchSize)), false, false).out;
+      const yb = this.forwardAll(rowRange(x, s, Math.min(n, s + batchSize)), false, false).out;
       out.data.set(yb.data, s * rowSize);
     }
     return out;
@@ -376,15 +369,15 @@ export class Sequential {
     let lossSum = 0, correct = 0;
     for (let s = 0; s < n; s += batchSize) {
       const e = Math.min(n, s + batchSize);
-      // the whole set in one batch (a validation split, usually): no copies
-      const xb = e - s === n ? x : rowRange(x, s, e), yb = e - s === n ? y : rowRange(y, s, e);
+      // a batch of rows is a view of x and y (no copy)
+      const xb = rowRange(x, s, e), yb = rowRange(y, s, e);
       let out = this.forwardAll(xb, false, fused).out;
       lossSum += loss.forward(out, yb).loss * (e - s);
       if (!accuracy) continue;
       if (fused) out = activationForward(loss.fusedActivation!, out).out;
       correct += countCorrect(out, yb);
     }
-    const result: { loss: number; accuracy?: number } = { loss: lossSum / n + this.penalty(params) };
+    const result: { loss: number; accuracy?: number } = { loss: lossSum / n + penaltyOf(params) };
     if (accuracy) result.accuracy = correct / n;
     return result;
   }
@@ -474,7 +467,7 @@ function gatherRows(x: Tensor, idx: Int32Array, buffers: Map<number, Tensor>): T
   return out;
 }
 
-/** A logged value as Keras's progress bar prints it: 4 decimals, or 4 significant digits in exponent form below 1e-3. */
+/** A logged value as Keras's progress bar prints it: 4 decimals, or exponent form with 4 decimals below 1e-3. */
 export function kerasNumber(v: number): string {
   return Math.abs(v) > 1e-3 ? v.toFixed(4) : v.toExponential(4);
 }

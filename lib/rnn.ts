@@ -10,7 +10,7 @@
  *
  * σ_h is tanh (Keras's default), relu, sigmoid or linear.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, full } from "./matrix.ts";
 import { type ActivationCache, activationForward, activationForwardBias, activationBackward } from "./activations.ts";
 import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
 
@@ -152,12 +152,12 @@ export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParam
       // ∂h_j(t)/∂h_k(t−1) = σ_h'(z_j(t)) W_hh(j, k) = σ_h'(z_j(t)) Whh(k, j)
       const [N, u] = cache.act.a.shape;
       if (!(Number.isInteger(row) && row >= 0 && row < N)) throw new Error(`SimpleRNN(${u}) stepJacobian: row ${row} is outside 0..${N - 1}`);
-      const ones = new Tensor([N, u]);
-      ones.data.fill(1);
-      const dsigma = activationBackward(ones, cache.act).data; // σ_h'(z_h(t)), (N, u)
+      // σ_h'(z_h(t)) of this row only: the activation's backward pass on a (1, u) view of the row, with da = 1
+      const a = new Tensor([1, u], cache.act.a.data.subarray(row * u, (row + 1) * u));
+      const dsigma = activationBackward(full([1, u], 1), { ...cache.act, a }).data;
       const J = new Tensor([u, u]), Jd = J.data, w = cache.p.Whh.data;
       for (let j = 0; j < u; j++) {
-        const s = dsigma[row * u + j], r = j * u;
+        const s = dsigma[j], r = j * u;
         for (let k = 0; k < u; k++) Jd[r + k] = s * w[k * u + j];
       }
       return J;

@@ -224,7 +224,6 @@ function stopHelpers(): void {
 /**
  * Use n threads (1 = this thread only, the default) for large matrix products.
  * The helpers start now (they take a moment to boot) and stay, idle, when n goes back down. Returns the previous setting.
- * Tensors made from now on while n > 1 are shared with the helpers: build the model after this call.
  */
 export function setThreads(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`setThreads: n must be an integer from 1 to 16, got ${n}`);

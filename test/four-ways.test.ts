@@ -104,4 +104,13 @@ test("chapter 09: bad input gets one clear message and a non-zero exit, before a
   }
 });
 
+test("chapter 09: --sweep with one ablation (no main way to sweep) finishes and prints its JSON", () => {
+  // the sweep's list of ways is empty here: the worker pool must settle at once, not leave the chapter hanging
+  const r = run("--quick", "--way", "lstm-forget-bias-0", "--sweep", "--json");
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.is(j.ablations.length, 1);
+  assert.is(j.ways.length, 0);
+});
+
 test.run();

@@ -51,6 +51,7 @@ test("08: the λ_max crossing and the h(0) seed count are read off the data", ()
   assert.match(initialSeedsSentence(2, 5), /2 of 5 .*training noise is as large/);
   assert.match(initialSeedsSentence(5, 5), /in every seed/);
   assert.match(initialSeedsSentence(1, 1), /one seed cannot tell/);
+  assert.match(initialSeedsSentence(0, 5), /0 of 5 .*in no seed did the learned h\(0\) give the lowest loss/);
 });
 
 test.run();

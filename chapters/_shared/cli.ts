@@ -5,7 +5,7 @@
  * --json, and no user ever sees a stack trace.
  */
 import { basename, dirname, resolve } from "node:path";
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { getThreads, setThreads } from "../../lib/threads.ts";
 

@@ -87,5 +87,6 @@ export function initialSeedsSentence(wins: number, nSeeds: number): string {
   const head = `   the lowest first-5-step loss in ${wins} of ${nSeeds} seed(s)`;
   if (nSeeds === 1) return `${head}: one seed cannot tell the effect of h(0) from training noise.`;
   if (wins === nSeeds) return `${head}: in every seed, so the effect of h(0) is larger than the training noise here.`;
+  if (wins === 0) return `${head}: in no seed did the learned h(0) give the lowest loss, so it did not help here.`;
   return `${head}: training noise is as large as the effect of h(0) on a single run.`;
 }

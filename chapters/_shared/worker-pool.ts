@@ -23,6 +23,8 @@ export interface PoolOptions<T, R> {
 
 /** Runs every task on a pool of worker threads; results[i] belongs to tasks[i]. */
 export function runPool<T extends { index: number }, R>(tasks: T[], o: PoolOptions<T, R>): Promise<R[]> {
+  // no tasks: nothing to start, and no worker would ever settle the promise
+  if (tasks.length === 0) return Promise.resolve([]);
   const results: R[] = new Array(tasks.length);
   const position = new Map(tasks.map((t, i) => [t.index, i]));
   let next = 0, done = 0;

@@ -30,7 +30,6 @@ import { type ActivationName, type ActivationCache, activationForward, activatio
 import type { Regularizer } from "./regularizers.ts";
 import type { Layer, Param, ForwardContext } from "./layer.ts";
 import type { Workspace } from "./workspace.ts";
-import { biasReluInPlace } from "./layers.ts";
 
 export type Padding = "valid" | "same";
 
@@ -465,12 +464,7 @@ export class Conv2D implements Layer<Conv2DLayerCache> {
     const buffers = ws === undefined ? {} : { cols: ws.tensor(this, "cols", [g.N * g.Ho * g.Wo, g.kh * g.kw * g.C]), z: ws.tensor(this, "z", [g.N, g.Ho, g.Wo, this.filters]) };
     const { out: z, cache: conv } = conv2dForward(x, this.kernel, this.bias, { strides: this.strides, padding: this.padding }, this.who, buffers);
     if (ctx.linearOutput || this.activation === "linear") return { out: z, cache: { conv, act: null, workspace: ws } };
-    if (this.activation === "relu") {
-      // a = max(0, z), written over z
-      biasReluInPlace(z.data, null, this.filters);
-      return { out: z, cache: { conv, act: { name: "relu", a: z }, workspace: ws } };
-    }
-    // a = σ(z)
+    // a = σ(z), written over z
     const { out, cache: act } = activationForward(this.activation, z, true);
     return { out, cache: { conv, act, workspace: ws } };
   }

@@ -7,30 +7,12 @@
  */
 import { Tensor, matmul, matmulAtB, matmulABt, colSums, shapeStr, type Shape } from "./matrix.ts";
 import { Rng, glorotUniform, zerosInit } from "./random.ts";
-import { type ActivationName, type ActivationCache, activationForward, activationBackward, checkActivation } from "./activations.ts";
+import { type ActivationName, type ActivationCache, activationForward, activationForwardBias, activationBackward, checkActivation } from "./activations.ts";
 import type { Regularizer } from "./regularizers.ts";
 import type { Layer, Param, ForwardContext } from "./layer.ts";
 import type { Workspace } from "./workspace.ts";
 
 // ---------------------------------------------------------------- the kernel pair
-
-/**
- * z ← max(0, z + b) on the rows of z (length n each; b null: no bias), in one pass:
- * the bias add of denseForward and the ReLU of activations.ts ((v + |v|)/2, the same
- * operations, so the same bits) fused. Conv2D uses it too, with the bias already in z.
- */
-export function biasReluInPlace(z: Float64Array, b: Float64Array | null, n: number): void {
-  if (b === null) {
-    for (let i = 0; i < z.length; i++) z[i] = 0.5 * (z[i] + Math.abs(z[i]));
-    return;
-  }
-  for (let r = 0; r < z.length; r += n) {
-    for (let j = 0; j < n; j++) {
-      const v = z[r + j] + b[j];
-      z[r + j] = 0.5 * (v + Math.abs(v));
-    }
-  }
-}
 
 export interface DenseCache {
   /** x as a matrix (rows, in): (N, in), or (N·T, in) for a sequence batch. */
@@ -53,7 +35,9 @@ export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dens
   if (F !== nIn) throw new Error(`${who}: input ${shapeStr(x.shape)} has ${F} features, kernel expects ${nIn}`);
   const x2 = x.reshape([x.size / F, F]);
   const z2 = matmul(x2, W, out?.reshape([x2.shape[0], nOut]));
-  if (relu) biasReluInPlace(z2.data, b === null ? null : b.data, nOut);
+  // with the ReLU: a = max(0, z + b) written over z, the bias add in the same pass (each entry is read before it is written)
+  if (relu && b !== null) activationForwardBias("relu", z2, b, z2);
+  else if (relu) activationForward("relu", z2, true);
   else if (b !== null) {
     const z = z2.data, bb = b.data;
     for (let r = 0; r < z.length; r += nOut) for (let j = 0; j < nOut; j++) z[r + j] += bb[j];

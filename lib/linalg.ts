@@ -187,3 +187,28 @@ export function cholesky(A: Mat): Mat {
   }
   return L;
 }
+
+/**
+ * Solves A X = B for symmetric positive-definite A given its Cholesky factor L (A = L Lᵀ, from cholesky):
+ * L Z = B by forward substitution, then Lᵀ X = Z by back substitution. B: (n, k). Throws on a zero pivot of L.
+ */
+export function choleskySolve(L: Mat, B: Mat): Mat {
+  const [n] = dims(L, "choleskySolve");
+  const [nb, k] = dims(B, "choleskySolve");
+  if (nb !== n) throw new Error(`choleskySolve: L is (${n}, ${n}) but B has ${nb} rows`);
+  for (let i = 0; i < n; i++) if (!(L[i][i] > 0)) throw new Error(`choleskySolve: the matrix is not positive definite (pivot ${i} of its Cholesky factor is ${L[i][i]})`);
+  const X = B.map((r) => r.slice());
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < n; i++) {
+      let s = X[i][c];
+      for (let p = 0; p < i; p++) s -= L[i][p] * X[p][c];
+      X[i][c] = s / L[i][i];
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = X[i][c];
+      for (let p = i + 1; p < n; p++) s -= L[p][i] * X[p][c];
+      X[i][c] = s / L[i][i];
+    }
+  }
+  return X;
+}

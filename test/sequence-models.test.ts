@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Rng } from "../lib/random.ts";
-import { type Mat, matMul, transposeMat, solve, lstsqQR, lstsqNormal, zerosMat, identity } from "../lib/linalg.ts";
+import { type Mat, matMul, transposeMat, solve, lstsqQR, lstsqNormal, zerosMat, identity, cholesky, choleskySolve } from "../lib/linalg.ts";
 import { fitAR, arWindows, fitArWindows } from "../lib/sequence-models/ar.ts";
 import { type Lds, kalmanFilter, riccatiSteadyState, sampleLds, checkLds } from "../lib/sequence-models/kalman.ts";
 import { type Hmm, forward, forwardBackward, viterbi, baumWelch, expectedCounts, expectedCountsNaive, randomHmm, sampleHmm, matchStates, predictNext, checkHmm } from "../lib/sequence-models/hmm.ts";
@@ -27,6 +27,16 @@ test("least squares: QR equals the normal equations on a random problem", () => 
   // the residual is orthogonal to every column: Xᵀ(Xβ − Y) = 0
   const r = matMul(X, a).map((row, i) => row.map((v, j) => v - Y[i][j]));
   assert.ok(maxAbs(matMul(transposeMat(X), r), zerosMat(6, 2)) < 1e-12);
+});
+
+test("choleskySolve with cholesky's factor equals Gaussian elimination; a singular matrix is a clear error", () => {
+  const rng = new Rng(3);
+  const G: Mat = Array.from({ length: 5 }, () => Array.from({ length: 5 }, () => rng.normal()));
+  const A = matMul(G, transposeMat(G)).map((row, i) => row.map((v, j) => v + (i === j ? 0.5 : 0)));
+  const B: Mat = Array.from({ length: 5 }, () => [rng.normal(), rng.normal()]);
+  const d = maxAbs(choleskySolve(cholesky(A), B), solve(A, B));
+  assert.ok(d < 1e-12, `max diff ${d}`);
+  assertThrowsMatching(() => choleskySolve(cholesky([[1, 1], [1, 1]]), [[1], [2]]), /choleskySolve: the matrix is not positive definite \(pivot 1/, "singular");
 });
 
 test("AR(p) by QR equals AR(p) by the normal equations on a noisy series", () => {

@@ -20,7 +20,7 @@
  * The covariances P never look at y: the Riccati recursion above is the same
  * for every data set, and converges to one steady state (riccatiSteadyState).
  */
-import { type Mat, matMul, matVec, matAdd, transposeMat, solve, identity, cholesky } from "../linalg.ts";
+import { type Mat, matMul, matVec, matAdd, transposeMat, identity, cholesky, choleskySolve } from "../linalg.ts";
 import type { Rng } from "../random.ts";
 
 export interface Lds {
@@ -93,9 +93,25 @@ export interface KalmanResult {
   logLik: number;
 }
 
+/**
+ * The covariance half of one update, from the prior P = P(t|t−1) (it never reads y):
+ *   S = C P Cᵀ + R, factorised once as S = L Lᵀ (Cholesky),
+ *   K = P Cᵀ S⁻¹ = (S⁻¹ C P)ᵀ, S and P being symmetric,
+ *   P(t|t) = (I − K C) P, symmetrised against rounding.
+ */
+function covarianceUpdate(P: Mat, C: Mat, Ct: Mat, R: Mat): { S: Mat; L: Mat; K: Mat; Pu: Mat } {
+  const PCt = matMul(P, Ct);
+  const S = matAdd(matMul(C, PCt), R);
+  const L = cholesky(S);
+  const K = transposeMat(choleskySolve(L, transposeMat(PCt)));
+  const IKCP = matMul(matAdd(identity(P.length), matMul(K, C), -1), P);
+  const Pu = IKCP.map((row, i) => row.map((v, j) => 0.5 * (v + IKCP[j][i])));
+  return { S, L, K, Pu };
+}
+
 /** The Kalman filter over observations y(1..T), each of m values. */
 export function kalmanFilter(lds: Lds, ys: readonly (readonly number[])[]): KalmanResult {
-  const { n, m } = checkLds(lds);
+  const { m } = checkLds(lds);
   const { A, C, Q, R } = lds;
   const At = transposeMat(A), Ct = transposeMat(C);
   const out: KalmanResult = { mean: [], cov: [], predMean: [], predCov: [], yPred: [], yPredCov: [], logLik: 0 };
@@ -110,25 +126,20 @@ export function kalmanFilter(lds: Lds, ys: readonly (readonly number[])[]): Kalm
     }
     out.predMean.push(mu);
     out.predCov.push(P);
-    // S = C P Cᵀ + R, ŷ = C μ
-    const PCt = matMul(P, Ct);
-    const S = matAdd(matMul(C, PCt), R);
+    // S = C P Cᵀ + R = L Lᵀ, K = P Cᵀ S⁻¹, P(t|t) = (I − K C) P; ŷ = C μ
+    const { S, L, K, Pu } = covarianceUpdate(P, C, Ct, R);
     const yHat = matVec(C, mu);
     out.yPred.push(yHat);
     out.yPredCov.push(S);
-    // K = P Cᵀ S⁻¹ = (S⁻¹ C P)ᵀ, S and P being symmetric
-    const K = transposeMat(solve(S, transposeMat(PCt)));
     const e = y.map((v, i) => v - yHat[i]);
-    // log N(y; ŷ, S) = −½ (m log 2π + log det S + eᵀ S⁻¹ e)
-    const Se = solve(S, e.map((v) => [v])).map((r) => r[0]);
-    const L = cholesky(S);
+    // log N(y; ŷ, S) = −½ (m log 2π + log det S + eᵀ S⁻¹ e), log det S = 2 Σ log L_ii
+    const Se = choleskySolve(L, e.map((v) => [v])).map((r) => r[0]);
     let logDet = 0;
     for (let i = 0; i < m; i++) logDet += 2 * Math.log(L[i][i]);
     out.logLik += -0.5 * (m * Math.log(2 * Math.PI) + logDet + e.reduce((s, v, i) => s + v * Se[i], 0));
-    // μ(t|t) = μ + K e, P(t|t) = (I − K C) P, symmetrised against rounding
+    // μ(t|t) = μ + K e
     mu = matAdd([mu], [matVec(K, e)])[0];
-    const Pu = matMul(matAdd(identity(n), matMul(K, C), -1), P);
-    P = Pu.map((row, i) => row.map((v, j) => 0.5 * (v + Pu[j][i])));
+    P = Pu;
     out.mean.push(mu);
     out.cov.push(P);
   }
@@ -141,16 +152,13 @@ export function kalmanFilter(lds: Lds, ys: readonly (readonly number[])[]): Kalm
  * and the prior covariance P(t+1|t) = A P∞ Aᵀ + Q.
  */
 export function riccatiSteadyState(lds: Lds, tol = 1e-13, maxSteps = 100000): { filtered: Mat; predicted: Mat; steps: number } {
-  const { n } = checkLds(lds);
+  checkLds(lds);
   const { A, C, Q, R } = lds;
   const At = transposeMat(A), Ct = transposeMat(C);
   let Ppred = lds.P0.map((r) => r.slice());
   let prev: Mat | null = null;
   for (let t = 1; t <= maxSteps; t++) {
-    const PCt = matMul(Ppred, Ct);
-    const K = transposeMat(solve(matAdd(matMul(C, PCt), R), transposeMat(PCt)));
-    const Pu = matMul(matAdd(identity(n), matMul(K, C), -1), Ppred);
-    const P = Pu.map((row, i) => row.map((v, j) => 0.5 * (v + Pu[j][i])));
+    const P = covarianceUpdate(Ppred, C, Ct, R).Pu;
     if (prev && P.every((row, i) => row.every((v, j) => Math.abs(v - prev![i][j]) < tol))) {
       return { filtered: P, predicted: matAdd(matMul(matMul(A, P), At), Q), steps: t };
     }

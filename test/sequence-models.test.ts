@@ -266,6 +266,9 @@ test("Baum–Welch's E-step on flat arrays equals the one built from forwardBack
   assert.ok(maxAbs([a.pi], [b.pi]) < 1e-12);
   assert.ok(maxAbs(a.A, b.A) < 1e-10);
   assert.ok(maxAbs(a.B, b.B) < 1e-10);
+  // it checks every sequence before it counts, and wants at least one
+  assertThrowsMatching(() => expectedCounts(hmm, [[0, 1], [2, 4]]), /HMM: observation 2 is 4; symbols must be whole numbers 0 … 3/, "symbol 4");
+  assertThrowsMatching(() => expectedCounts(hmm, []), /HMM: no observation sequences/, "no sequences");
 });
 
 test("Baum–Welch: the log-likelihood never decreases, and 200 sequences of 100 recover the casino within 0.05", () => {

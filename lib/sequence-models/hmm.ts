@@ -263,6 +263,13 @@ export function expectedCountsNaive(hmm: Hmm, sequences: readonly (readonly numb
  */
 export function expectedCounts(hmm: Hmm, sequences: readonly (readonly number[])[]): ExpectedCounts {
   const { N, M } = checkHmm(hmm);
+  if (sequences.length === 0) throw new Error("HMM: no observation sequences");
+  sequences.forEach((o) => checkObservations(o, M));
+  return expectedCountsUnchecked(hmm, sequences, N, M);
+}
+
+/** expectedCounts on a model and sequences already checked (Baum–Welch checks them once, not every iteration). */
+function expectedCountsUnchecked(hmm: Hmm, sequences: readonly (readonly number[])[], N: number, M: number): ExpectedCounts {
   const A = Float64Array.from(hmm.A.flat()), B = Float64Array.from(hmm.B.flat());
   const piC = new Float64Array(N), aC = new Float64Array(N * N), bC = new Float64Array(N * M);
   let logLik = 0;
@@ -270,7 +277,6 @@ export function expectedCounts(hmm: Hmm, sequences: readonly (readonly number[])
   const alpha = new Float64Array(Tmax * N), c = new Float64Array(Tmax);
   const beta = new Float64Array(N), w = new Float64Array(N), nb = new Float64Array(N);
   for (const obs of sequences) {
-    checkObservations(obs, M);
     const T = obs.length;
     // forward: c_t α̂_t(j) = [Σ_i α̂_{t−1}(i) A_ij] B_j(o_t)
     for (let t = 0; t < T; t++) {
@@ -327,7 +333,7 @@ export interface BaumWelchResult {
  * log-likelihood rises by less than `tol` in an iteration or `maxIter` updates.
  */
 export function baumWelch(sequences: readonly (readonly number[])[], init: Hmm, opts: { maxIter?: number; tol?: number } = {}): BaumWelchResult {
-  const { M } = checkHmm(init);
+  const { N, M } = checkHmm(init);
   if (sequences.length === 0) throw new Error("Baum–Welch: no sequences to learn from");
   sequences.forEach((o) => checkObservations(o, M));
   const maxIter = opts.maxIter ?? 500, tol = opts.tol ?? 1e-8;
@@ -335,7 +341,7 @@ export function baumWelch(sequences: readonly (readonly number[])[], init: Hmm, 
   const logLiks: number[] = [];
   for (let it = 0; it <= maxIter; it++) {
     // E-step: expected counts under the current model
-    const e = expectedCounts(hmm, sequences);
+    const e = expectedCountsUnchecked(hmm, sequences, N, M);
     logLiks.push(e.logLik);
     const n = logLiks.length;
     if (it === maxIter || (n > 1 && logLiks[n - 1] - logLiks[n - 2] < tol)) {

@@ -153,12 +153,24 @@ export function netGradient(net: RnnNet, x: Tensor, t: Tensor): { loss: number; 
   return { loss: netLoss(f.y, t), grad, y: f.y, dLdhNorms };
 }
 
+/** x(t) (N, F) and h(t) (N, u) for t = 1..T, cut out of x and the forward pass f once: they stay the same for every R-forward pass at f. */
+export interface TimeSlices {
+  x: Tensor[];
+  h: Tensor[];
+}
+
+export function timeSlices(f: NetForward, x: Tensor): TimeSlices {
+  const T = f.fwd.hs.shape[1];
+  return { x: Array.from({ length: T }, (_, t) => timeStep(x, t)), h: Array.from({ length: T }, (_, t) => timeStep(f.fwd.hs, t)) };
+}
+
 /**
  * The R-operator: J·v, the directional derivative of the outputs in the direction v
  * (flat, like θ), pushed through the time loop beside the stored forward pass f.
- * Returns R{y} (N, K) and R{h(t)} for every step (N, T, u).
+ * Returns R{y} (N, K) and R{h(t)} for every step (N, T, u). CG calls it many times
+ * at one f: pass `slices` (timeSlices(f, x)) to cut x(t) and h(t) out only once.
  */
-export function rForward(net: RnnNet, f: NetForward, x: Tensor, v: Float64Array): { Ry: Tensor; Rhs: Tensor } {
+export function rForward(net: RnnNet, f: NetForward, x: Tensor, v: Float64Array, slices: TimeSlices = timeSlices(f, x)): { Ry: Tensor; Rhs: Tensor } {
   const V = vectorToNet(v, net);
   const [N, T, u] = f.fwd.hs.shape;
   const hs = f.fwd.hs.data;
@@ -167,12 +179,12 @@ export function rForward(net: RnnNet, f: NetForward, x: Tensor, v: Float64Array)
   let hPrev = new Tensor([N, u]); // h(0) = 0
   for (let t = 0; t < T; t++) {
     // R{z_h(t)} = V_hx x(t) + V_hh h(t−1) + W_hh R{h(t−1)} + v_bh
-    const Rz = matmul(timeStep(x, t), V.Whx);
+    const Rz = matmul(slices.x[t], V.Whx);
     if (t > 0) {
       matmul(hPrev, V.Whh, Rz, true);
       matmul(Rh, net.Whh, Rz, true);
     }
-    const h = timeStep(f.fwd.hs, t);
+    const h = slices.h[t];
     // R{h(t)} = (1 − h(t)²) ⊙ R{z_h(t)}
     for (let n = 0; n < N; n++) {
       for (let j = 0; j < u; j++) {
@@ -203,10 +215,10 @@ export interface CurvatureOptions {
  * (G + λI + μλ J_hᵀJ_h/N)·v for the Gauss–Newton matrix G = Jᵀ H_L J at the stored
  * forward pass f on x: J v by the R-operator, H_L = I/N, Jᵀ by BPTT. Never forms G.
  */
-export function gaussNewtonProduct(net: RnnNet, f: NetForward, x: Tensor, v: Float64Array, opts: CurvatureOptions = {}): Float64Array {
+export function gaussNewtonProduct(net: RnnNet, f: NetForward, x: Tensor, v: Float64Array, opts: CurvatureOptions = {}, slices: TimeSlices = timeSlices(f, x)): Float64Array {
   const lambda = opts.damping ?? 0, mu = opts.structuralDamping ?? 0;
   const N = f.y.shape[0];
-  const { Ry, Rhs } = rForward(net, f, x, v);
+  const { Ry, Rhs } = rForward(net, f, x, v, slices);
   // H_L (J v) = R{y} / N
   for (let i = 0; i < Ry.size; i++) Ry.data[i] /= N;
   let dhs: Tensor | undefined;
@@ -360,9 +372,9 @@ export class HessianFree {
 
   step(net: RnnNet, grad: { x: Tensor; t: Tensor }, curv: { x: Tensor; t: Tensor }): HfStepInfo {
     const { loss: f0, grad: g } = netGradient(net, grad.x, grad.t);
-    const fc = netForward(net, curv.x);
+    const fc = netForward(net, curv.x), slices = timeSlices(fc, curv.x);
     const lambda = this.damping;
-    const A = (v: Float64Array): Float64Array => gaussNewtonProduct(net, fc, curv.x, v, { damping: lambda, structuralDamping: this.structuralDamping });
+    const A = (v: Float64Array): Float64Array => gaussNewtonProduct(net, fc, curv.x, v, { damping: lambda, structuralDamping: this.structuralDamping }, slices);
     const b = g.map((gi) => -gi);
     const x0 = this.prevStep ? this.prevStep.map((p) => this.warmStart * p) : null;
     const cg = conjugateGradient(A, b, x0, { maxIters: this.maxCgIters });

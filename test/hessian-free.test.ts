@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { type RnnNet, netForward, netGradient, netLoss, netToVector, vectorToNet, netSize, rForward, gaussNewtonProduct, conjugateGradient, HessianFree } from "../lib/hessian-free.ts";
+import { type RnnNet, netForward, netGradient, netLoss, netToVector, vectorToNet, netSize, rForward, gaussNewtonProduct, timeSlices, conjugateGradient, HessianFree } from "../lib/hessian-free.ts";
 import { solve } from "../lib/linalg.ts";
 import { randn } from "./_helpers.ts";
 
@@ -90,6 +90,11 @@ test("G is symmetric: uᵀGv = vᵀGu to 1e-10 (also with structural damping)", 
   }
   // positive semi-definite
   assert.ok(dotv(v, gaussNewtonProduct(net, f, x, v)) >= 0);
+  // x(t) and h(t) cut out once and reused, as HessianFree's CG does: the same bits, twice over
+  const slices = timeSlices(f, x), opts = { damping: 0.3, structuralDamping: 0.7 };
+  const fresh = Array.from(gaussNewtonProduct(net, f, x, v, opts));
+  assert.equal(Array.from(gaussNewtonProduct(net, f, x, v, opts, slices)), fresh);
+  assert.equal(Array.from(gaussNewtonProduct(net, f, x, v, opts, slices)), fresh);
 });
 
 test("CG on a random SPD system reaches the direct solve's solution to 1e-8", () => {

@@ -18,7 +18,8 @@
  *
  * Shapes: x (N, T, F), states (N, u); batches are rows, as in rnn.ts.
  */
-import { Tensor, shapeStr, sequenceDims } from "./matrix.ts";
+import { Tensor, shapeStr, sequenceDims, matmul } from "./matrix.ts";
+import { type Mat, cholesky, choleskySolve } from "./linalg.ts";
 import type { Rng } from "./random.ts";
 
 export interface Reservoir {
@@ -181,52 +182,25 @@ export function ridgeFit(S: Tensor, Y: Tensor, beta: number): Tensor {
   }
   for (let i = 0; i < D1; i++) for (let j = 0; j < i; j++) A[i * D1 + j] = A[j * D1 + i];
   for (let i = 0; i < D; i++) A[i * D1 + i] += beta;
-  return new Tensor([D1, K], choleskySolve(A, B, D1, K));
-}
-
-/** Solves A X = B for a symmetric positive-definite A (n, n) and B (n, k), both row-major, by Cholesky A = L Lᵀ. */
-export function choleskySolve(A: Float64Array, B: Float64Array, n: number, k: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j];
-      for (let p = 0; p < j; p++) s -= L[i * n + p] * L[j * n + p];
-      if (i === j) {
-        if (!(s > 0)) throw new Error(`choleskySolve: the matrix is not positive definite (pivot ${i} is ${s}); use a larger ridge parameter`);
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j];
-    }
+  // W = A⁻¹ B by Cholesky, A = L Lᵀ (linalg.ts)
+  const rowsOf = (a: Float64Array, k: number): Mat => Array.from({ length: a.length / k }, (_, i) => Array.from(a.subarray(i * k, (i + 1) * k)));
+  let W: Mat;
+  try {
+    W = choleskySolve(cholesky(rowsOf(A, D1)), rowsOf(B, K));
+  } catch (e) {
+    throw new Error(`ridgeFit: ΦᵀΦ + βD: ${(e as Error).message}; use a larger ridge parameter`);
   }
-  const X = B.slice();
-  for (let c = 0; c < k; c++) {
-    // L z = b, then Lᵀ x = z
-    for (let i = 0; i < n; i++) {
-      let s = X[i * k + c];
-      for (let p = 0; p < i; p++) s -= L[i * n + p] * X[p * k + c];
-      X[i * k + c] = s / L[i * n + i];
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = X[i * k + c];
-      for (let p = i + 1; p < n; p++) s -= L[p * n + i] * X[p * k + c];
-      X[i * k + c] = s / L[i * n + i];
-    }
-  }
-  return X;
+  return new Tensor([D1, K], Float64Array.from(W.flat()));
 }
 
 /** y = [S, 1]·W: the readout of states S (N, u) with W (u+1, K) from ridgeFit → (N, K). */
 export function readout(S: Tensor, W: Tensor): Tensor {
   const [N, D] = S.shape, K = W.shape[1];
   if (W.shape[0] !== D + 1) throw new Error(`readout: ${D} state features need a readout of shape (${D + 1}, K), got ${shapeStr(W.shape)}`);
+  // y = b + S·W_S: every row starts at the bias (W's last row), then matmul adds S·W_S (W's first D rows) to it
   const y = new Tensor([N, K]);
-  for (let n = 0; n < N; n++) {
-    for (let k = 0; k < K; k++) {
-      let s = W.data[D * K + k];
-      for (let i = 0; i < D; i++) s += S.data[n * D + i] * W.data[i * K + k];
-      y.data[n * K + k] = s;
-    }
-  }
-  return y;
+  for (let n = 0; n < N; n++) y.data.set(W.data.subarray(D * K), n * K);
+  return matmul(S, new Tensor([D, K], W.data.subarray(0, D * K)), y, true);
 }
 
 /** Fits an ESN's readout on x (N, T, F), y (N, K): the last states, then ridge regression. The reservoir is only read. */

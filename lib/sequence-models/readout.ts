@@ -10,7 +10,7 @@
  * of the one-hot observations,
  *   e(t) = λ e(t−1) + (1 − λ) onehot(o_t),   e(0) = (1/M, …, 1/M).
  */
-import { type Mat, lstsqQR } from "../linalg.ts";
+import { type Mat, lstsqQR, matMul } from "../linalg.ts";
 
 export interface Readout {
   /** (d + 1, k) with the intercept, (d, k) without; row 0 is the intercept. */
@@ -29,13 +29,13 @@ export function fitReadout(X: Mat, Y: Mat, opts: { intercept?: boolean } = {}): 
   return { W: lstsqQR(rows(X, intercept), Y), intercept };
 }
 
+/** Ŷ = [1, X] W (without the intercept, X W). */
 export function applyReadout(r: Readout, X: Mat): Mat {
   const d = r.W.length - (r.intercept ? 1 : 0);
-  return X.map((x, i) => {
+  X.forEach((x, i) => {
     if (x.length !== d) throw new Error(`readout: row ${i} has ${x.length} features, the readout was fitted on ${d}`);
-    const xi = r.intercept ? [1, ...x] : x;
-    return r.W[0].map((_, j) => xi.reduce((s, v, k) => s + v * r.W[k][j], 0));
   });
+  return X.length === 0 ? [] : matMul(rows(X, r.intercept), r.W);
 }
 
 /** R² of predictions against targets, pooled over the output columns. */

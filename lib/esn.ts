@@ -188,7 +188,7 @@ export function ridgeFit(S: Tensor, Y: Tensor, beta: number): Tensor {
   try {
     W = choleskySolve(cholesky(rowsOf(A, D1)), rowsOf(B, K));
   } catch (e) {
-    throw new Error(`ridgeFit: ΦᵀΦ + βD: ${(e as Error).message}; use a larger ridge parameter`);
+    throw new Error(`ridgeFit: ΦᵀΦ + βD is not positive definite (${(e as Error).message}); use a larger ridge parameter`);
   }
   return new Tensor([D1, K], Float64Array.from(W.flat()));
 }

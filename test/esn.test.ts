@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor, spectralRadius } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { makeReservoir, reservoirWhh, reservoirSpectralRadius, reservoirStates, ridgeFit, fitEsn, esnPredict, echoStateDistance } from "../lib/esn.ts";
+import { makeReservoir, reservoirWhh, reservoirSpectralRadius, reservoirStates, ridgeFit, readout, fitEsn, esnPredict, echoStateDistance } from "../lib/esn.ts";
 import { randn } from "./_helpers.ts";
 import { solve, matMul, transposeMat } from "../lib/linalg.ts";
 
@@ -37,7 +37,18 @@ test("the ESN readout equals the ridge normal-equation solution", () => {
   for (const beta of [0, 1e-3, 1]) {
     const W = ridgeFit(S, Y, beta), ref = normalEquations(S, Y, beta);
     for (let i = 0; i < 9; i++) for (let k = 0; k < 2; k++) assert.ok(Math.abs(W.data[i * 2 + k] - ref[i][k]) < 1e-10, `β = ${beta}: W[${i}][${k}] = ${W.data[i * 2 + k]}, normal equations ${ref[i][k]}`);
+    // y = [S, 1]·W, against the same product written out
+    const y = readout(S, W);
+    for (let m = 0; m < 50; m++) {
+      for (let k = 0; k < 2; k++) {
+        let s = W.data[8 * 2 + k];
+        for (let i = 0; i < 8; i++) s += S.data[m * 8 + i] * W.data[i * 2 + k];
+        assert.ok(Math.abs(y.data[m * 2 + k] - s) <= 1e-12 * Math.max(1, Math.abs(s)), `y[${m}][${k}] = ${y.data[m * 2 + k]}, written out ${s}`);
+      }
+    }
   }
+  // all-zero states with β = 0: ΦᵀΦ is singular
+  assert.throws(() => ridgeFit(new Tensor([3, 2]), new Tensor([3, 1]), 0), /ridgeFit: .*not positive definite.*use a larger ridge parameter/);
 });
 
 test("fitting the readout changes no reservoir weight, and the fit beats the mean on a memory task", () => {

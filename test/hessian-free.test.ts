@@ -50,8 +50,9 @@ test("Gauss–Newton product: G·v equals Jᵀ(H_L(J v)) with J built column by 
   const { net, x } = tiny(2);
   const theta = netToVector(net);
   const P = theta.length, N = x.shape[0];
-  const y0 = outputs(theta, net, x);
-  const M = y0.length;
+  // one forward pass at θ: its size for J, and the stored pass both products below use
+  const f = netForward(net, x);
+  const M = f.y.size;
   // J (M, P), column j by centred differences
   const J = new Float64Array(M * P), h = 1e-5;
   for (let j = 0; j < P; j++) {
@@ -68,11 +69,11 @@ test("Gauss–Newton product: G·v equals Jᵀ(H_L(J v)) with J built column by 
   for (let m = 0; m < M; m++) for (let j = 0; j < P; j++) Jv[m] += J[m * P + j] * v[j];
   const ref = new Float64Array(P);
   for (let j = 0; j < P; j++) for (let m = 0; m < M; m++) ref[j] += (J[m * P + j] * Jv[m]) / N;
-  const Gv = gaussNewtonProduct(net, netForward(net, x), x, v);
+  const Gv = gaussNewtonProduct(net, f, x, v);
   const err = relErr(Gv, ref);
   assert.ok(err < 1e-6, `relative error ${err}`);
   // damping adds λv exactly
-  const Gd = gaussNewtonProduct(net, netForward(net, x), x, v, { damping: 0.5 });
+  const Gd = gaussNewtonProduct(net, f, x, v, { damping: 0.5 });
   assert.ok(relErr(Gd, Gv.map((g, i) => g + 0.5 * v[i])) < 1e-14);
 });
 

@@ -15,7 +15,7 @@
  * feeds the same windows as 4 time steps of one feature, and compares.
  */
 import { runChapter } from "./_shared/cli.ts";
-import { lineChart, table, fmt } from "./_shared/plot.ts";
+import { lineChart, lineChartColumn, table, fmt } from "./_shared/plot.ts";
 import { sineVerdict, mseStandardError } from "./_shared/rnn-verdicts.ts";
 import { sineWindows, lectureSineRnn, type SineWindows } from "./_shared/sine-data.ts";
 import { Rng } from "../lib/random.ts";
@@ -92,12 +92,12 @@ function dataChart(r: SineRun, width: number): string {
   const predicted = [...r.trainPredict, ...r.testPredict];
   const chart = lineChart([r.data.series.values, predicted], {
     height: 14, width, legend: ["data x(t)", "predicted (train, then test)"],
-    title: `The data and the network's predictions, t = 0 … ${N - 1} (every ${Math.ceil(N / width)}th point)`,
+    title: `The data and the network's predictions, t = 0 … ${N - 1} (${Math.min(width, N)} evenly spaced points)`,
   });
-  // lineChart thins to every k-th point and draws one column per point after a 12-character axis.
-  const k = Math.ceil(N / width);
-  const col = 12 + Math.floor(TP / k);
-  const mark = `${" ".repeat(col)}^ t = ${TP}: train | test`;
+  // the caret under the first column that shows a test prediction (index trainPredict.length of the concatenation)
+  const nTrain = r.trainPredict.length;
+  const col = lineChartColumn(Math.max(r.data.series.values.length, predicted.length), width, nTrain);
+  const mark = `${" ".repeat(col)}^ t = ${nTrain}: train | test`;
   const lines = chart.split("\n");
   // the legend is the last line: put the mark above it
   lines.splice(lines.length - 1, 0, mark);

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lineChart, table, fmt } from "../chapters/_shared/plot.ts";
+import { lineChart, lineChartColumn, table, fmt } from "../chapters/_shared/plot.ts";
 
 test("lineChart draws finite series and cuts a series at its first NaN, saying where", () => {
   const ok = lineChart([1, 2, 3, 2], { title: "t" });
@@ -9,6 +9,17 @@ test("lineChart draws finite series and cuts a series at its first NaN, saying w
   const cut = lineChart([[1, 2, NaN, 4], [3, 2, 1, 0]], { legend: ["diverged", "fine"] });
   assert.match(cut, /diverged: NaN at point 3 of 4; drawn up to there/);
   assert.match(lineChart([NaN, Infinity]), /nothing to draw/);
+});
+
+test("lineChartColumn is the character at which lineChart draws the first point at or after an index (chapter 06's train/test mark)", () => {
+  for (const [n, width, index] of [[1000, 72, 800], [1000, 72, 1], [50, 72, 20], [300, 40, 150]]) {
+    // a step: 0 before the index, 1 from it on; the top row's first glyph is the first point ≥ index
+    const top = lineChart(Array.from({ length: n }, (_, i) => (i < index ? 0 : 1)), { height: 3, width, color: false }).split("\n")[0];
+    const first = [...top].findIndex((ch, i) => i > 12 && ch !== " ");
+    assert.is(lineChartColumn(n, width, index), first, `n = ${n}, width = ${width}, index = ${index}`);
+  }
+  // chapter 06: the 801st of 1000 points is in column 57 (it shows point 802); the old mark stood one column left
+  assert.is(lineChartColumn(1000, 72, 800), 13 + 57);
 });
 
 test("table aligns columns and fmt keeps four significant digits", () => {

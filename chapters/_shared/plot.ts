@@ -46,6 +46,20 @@ export function sampleIndices(n: number, k: number): number[] {
   return out;
 }
 
+/** The width of lineChart's value labels; each row is the label, " ┤", then one character per column. */
+const LABEL_W = 11;
+
+/**
+ * The character offset, in the rows lineChart draws for a longest series of n points `width`
+ * columns wide, of the first column that shows a point at index ≥ `index` (0-based): where to
+ * put a mark under the chart (e.g. a train/test boundary just before that point).
+ */
+export function lineChartColumn(n: number, width: number, index: number): number {
+  const cols = sampleIndices(n, Math.max(2, Math.floor(width)));
+  const c = cols.findIndex((i) => i >= index);
+  return LABEL_W + 2 + (c < 0 ? cols.length : c);
+}
+
 /**
  * One or more series as a point chart with a title, labelled rows and a
  * legend of glyphs. A series is cut at its first non-finite value (a diverged
@@ -94,7 +108,7 @@ export function lineChart(series: number[] | number[][], opts: LineChartOptions 
     });
   }
   const cell = (ks: number[], c: number) => (ks.length === 0 ? " " : glyph(ks[c % ks.length]));
-  const labelW = 11;
+  const labelW = LABEL_W;
   for (let r = rows - 1; r >= 0; r--) lines.push(`${fmt(rowValue(r), 4).padStart(labelW)} ┤${hits[r].map(cell).join("")}`);
   lines.push(`${" ".repeat(labelW)} └${"─".repeat(cols.length)}`);
   const [x0, x1] = opts.xRange ?? [1, n];

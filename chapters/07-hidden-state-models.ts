@@ -97,16 +97,15 @@ function partAr(c: Ctx) {
   const test = values.slice(Tp);
   io.print(`  x(t) = sin(0.02 t) + 2·U(0, 1), N = 1000, train 800 / test 200, windows of p taps as convertToMatrix writes them (chapter 06's data, seed ${c.seed}).`);
 
-  // AR(p), p = 1 … 8, on the lecture's padded windows
-  const arTestMSE = P.map((p) => {
+  // AR(p), p = 1 … 8, on the lecture's padded windows; AR(4)'s fit is kept for the --out table
+  const arFits = P.map((p) => {
     const tr = convertToMatrix(padWithLast(values.slice(0, Tp), p), p);
     const te = convertToMatrix(padWithLast(test, p), p);
-    return arMSE(fitArWindows(tr.X, tr.Y), te.X, te.Y);
+    const model = fitArWindows(tr.X, tr.Y);
+    return { model, testMSE: arMSE(model, te.X, te.Y) };
   });
-  const ar4 = (() => {
-    const tr = convertToMatrix(padWithLast(values.slice(0, Tp), 4), 4);
-    return fitArWindows(tr.X, tr.Y);
-  })();
+  const arTestMSE = arFits.map((f) => f.testMSE);
+  const ar4 = arFits[P.indexOf(4)].model;
 
   // the feed-forward net on the same 4 taps, and the chapter 06 SimpleRNN
   const nTr = sine.trainX.shape[0], nTe = sine.testX.shape[0];

@@ -9,18 +9,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { fileURLToPath } from "node:url";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LIB_CASES } from "./fixtures/bad-lib-cases.ts";
+import { TSX, chapterPath } from "./_helpers.ts";
 
 const LIB_TIMEOUT_MS = 5000;
 const CHAPTER_TIMEOUT_MS = 60000;
 const POOL = 3;
-
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const chapterPath = (name: string) => fileURLToPath(new URL(`../chapters/${name}.ts`, import.meta.url));
 
 /** Runs every lib case in a worker; a case that does not answer within the timeout is recorded as a hang and the worker restarted after it. */
 function runLibCases(): Promise<{ message: string | null | "HANG"; ms: number }[]> {
@@ -158,7 +155,7 @@ const CHAPTER_CASES: ChapterCase[] = [
 
 function spawnChapter(c: ChapterCase): Promise<{ code: number | null; out: string; err: string; timedOut: boolean }> {
   return new Promise((resolveRun) => {
-    const p = spawn(tsx, [chapterPath(c.chapter), ...c.args], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(TSX, [chapterPath(c.chapter), ...c.args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "", timedOut = false;
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));

@@ -10,21 +10,10 @@ import { simpleRnnCell, type RnnActivation } from "../lib/rnn.ts";
 import { lstmCell } from "../lib/lstm.ts";
 import { gruCell } from "../lib/gru.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
-import { randn } from "./_helpers.ts";
-
-/** max|a − b| / max|b|: the size of a change relative to the tensor's scale. */
-function relDiff(a: Tensor, b: Tensor, what: string): number {
-  assert.equal(a.shape, b.shape, `${what}: shape`);
-  let d = 0, s = 0;
-  for (let i = 0; i < a.size; i++) {
-    d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
-    s = Math.max(s, Math.abs(b.data[i]));
-  }
-  return s === 0 ? d : d / s;
-}
+import { randn, relDiff, bitIdentical } from "./_helpers.ts";
 
 function close(a: Tensor, b: Tensor, what: string, tol = 1e-12): void {
-  const r = relDiff(a, b, what);
+  const r = relDiff(a, b);
   assert.ok(r <= tol, `${what}: fast and stepwise differ by ${r.toExponential(2)} (relative)`);
 }
 
@@ -110,10 +99,9 @@ for (const c of CASES) {
     const init: InitialState = { h0: randn([8, 6], rng, 0.5), ...(c.cell.hasCellState ? { c0: randn([8, 6], rng, 0.5) } : {}) };
     const fb = bpttBackward(c.cell, p, bpttForward(c.cell, p, x, init), { dhs, truncate: 4 });
     const sb = bpttBackward(c.cell, p, bpttForward(c.cell, p, x, init, { stepwise: true }), { dhs, truncate: 4, stepwise: true });
-    const same = (a: Tensor, b: Tensor) => a.data.every((v, i) => Object.is(v, b.data[i]));
-    for (const k of Object.keys(p)) assert.ok(same(fb.grads[k], sb.grads[k]), `∂L/∂${k}`);
-    assert.ok(same(fb.dx, sb.dx), "dx");
-    assert.ok(same(fb.dh0 as Tensor, sb.dh0 as Tensor), "dh0");
+    for (const k of Object.keys(p)) assert.ok(bitIdentical(fb.grads[k], sb.grads[k]), `∂L/∂${k}`);
+    assert.ok(bitIdentical(fb.dx, sb.dx), "dx");
+    assert.ok(bitIdentical(fb.dh0 as Tensor, sb.dh0 as Tensor), "dh0");
     assert.equal(fb.dLdhNorms, sb.dLdhNorms);
   });
 
@@ -147,26 +135,25 @@ for (const c of CASES) {
     const rng = new Rng(31);
     const p = c.params(3, 5, rng);
     const ws = new SequenceWorkspace();
-    const same = (a: Tensor, b: Tensor) => a.size === b.size && a.data.every((v, i) => Object.is(v, b.data[i]));
     // two sizes in turn, so the workspace's arrays are grown, then reused with stale contents
     for (const [N, T] of [[4, 6], [3, 9], [4, 6], [2, 3]]) {
       const x = randn([N, T, 3], rng), dhs = randn([N, T, 5], rng);
       const init: InitialState = { h0: randn([N, 5], rng, 0.5), ...(c.cell.hasCellState ? { c0: randn([N, 5], rng, 0.5) } : {}) };
       const fresh = bpttForward(c.cell, p, x, init);
       const reused = bpttForward(c.cell, p, x, init, { workspace: ws });
-      assert.ok(same(reused.last.h, fresh.last.h), "h(T)");
+      assert.ok(bitIdentical(reused.last.h, fresh.last.h), "h(T)");
       const fb = bpttBackward(c.cell, p, fresh, { dhs, truncate: 4 });
       const rb = bpttBackward(c.cell, p, reused, { dhs, truncate: 4 });
-      for (const k of Object.keys(p)) assert.ok(same(rb.grads[k], fb.grads[k]), `∂L/∂${k} N=${N} T=${T}`);
-      assert.ok(same(rb.dx, fb.dx) && same(rb.dh0 as Tensor, fb.dh0 as Tensor), `dx, dh0 N=${N} T=${T}`);
-      assert.ok(same(reused.hs, fresh.hs), "h(1..T), made when read");
-      if (c.cell.hasCellState) assert.ok(same(reused.cs as Tensor, fresh.cs as Tensor), "c(1..T)");
+      for (const k of Object.keys(p)) assert.ok(bitIdentical(rb.grads[k], fb.grads[k]), `∂L/∂${k} N=${N} T=${T}`);
+      assert.ok(bitIdentical(rb.dx, fb.dx) && bitIdentical(rb.dh0 as Tensor, fb.dh0 as Tensor), `dx, dh0 N=${N} T=${T}`);
+      assert.ok(bitIdentical(reused.hs, fresh.hs), "h(1..T), made when read");
+      if (c.cell.hasCellState) assert.ok(bitIdentical(reused.cs as Tensor, fresh.cs as Tensor), "c(1..T)");
     }
     const x = randn([2, 4, 3], rng);
     const older = bpttForward(c.cell, p, x, {}, { workspace: ws });
     const h = older.last.h.clone();
     bpttForward(c.cell, p, randn([2, 4, 3], rng), {}, { workspace: ws });
-    assert.ok(same(older.last.h, h), "h(T) is the caller's own copy");
+    assert.ok(bitIdentical(older.last.h, h), "h(T) is the caller's own copy");
     assert.throws(() => bpttBackward(c.cell, p, older, { dhT: randn([2, 5], rng) }), /reused by a later forward pass/);
     assert.throws(() => older.hs, /reused its workspace/);
   });
@@ -286,9 +273,9 @@ for (const c of CASES) {
       for (const k of Object.keys(p)) sameButZeroSign(fb.grads[k], sb.grads[k], `${c.name} ∂L/∂${k}`);
       // had h(0)·U or h(0)ᵀdz(1) been skipped, these would equal the zero state's
       const def = bpttForward(c.cell, p, x);
-      assert.ok(relDiff(fast.hs, def.hs, "h") > 1e-3, `${c.name}: h(1..T) from the given state differ from h(0) = 0's`);
+      assert.ok(relDiff(fast.hs, def.hs) > 1e-3, `${c.name}: h(1..T) from the given state differ from h(0) = 0's`);
       const db = bpttBackward(c.cell, p, def, { dhs });
-      assert.ok(relDiff(fb.grads[c.cell.recurrentKey], db.grads[c.cell.recurrentKey], "U") > 1e-3, `${c.name}: ∂L/∂U differs`);
+      assert.ok(relDiff(fb.grads[c.cell.recurrentKey], db.grads[c.cell.recurrentKey]) > 1e-3, `${c.name}: ∂L/∂U differs`);
     }
   });
 }

@@ -8,11 +8,7 @@ import { type LstmParams, lstmCell } from "../lib/lstm.ts";
 import { bpttForward, bpttBackward, stepJacobians, jacobianProduct, jacobianNorms, jacobianProducts, jacobianNormStep } from "../lib/bptt.ts";
 import { RHOS, gradientFlowSetup, gradientFlowRun, gradientFlowProblem } from "../chapters/_shared/bptt-experiment.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
-import { randn, assertThrowsMatching } from "./_helpers.ts";
-
-function rnnParams(F: number, u: number, rng: Rng): RnnParams {
-  return { Whx: randn([F, u], rng, 0.6), Whh: randn([u, u], rng, 0.5), bh: randn([u], rng, 0.4) };
-}
+import { randn, assertThrowsMatching, rnnParams, assertJacobianFD } from "./_helpers.ts";
 
 function sameTensor(a: Tensor, b: Tensor, what: string): void {
   assert.equal(a.shape, b.shape, `${what}: shape`);
@@ -183,13 +179,7 @@ test("∂h(t)/∂h(k) as a product of step Jacobians equals finite differences o
     for (let i = k; i < t; i++) s = rnnStepForward(p, new Tensor([1, 1], Float64Array.from([x.get(1, i, 0)])), s, "tanh").h;
     return s.data;
   };
-  const eps = 1e-6;
-  for (let m = 0; m < 4; m++) {
-    const a = hk.slice(), b = hk.slice();
-    a[m] += eps; b[m] -= eps;
-    const fa = run(a), fb = run(b);
-    for (let j = 0; j < 4; j++) assert.ok(Math.abs((fa[j] - fb[j]) / (2 * eps) - P.get(j, m)) < 1e-8, `(${j}, ${m})`);
-  }
+  assertJacobianFD(run, hk, P, "∂h(t)/∂h(k)");
   const norms = jacobianNorms(Js, t);
   assert.is(norms.length, t + 1);
   assert.ok(Math.abs(norms[k].frobenius - frobeniusNorm(P)) < 1e-14);

@@ -8,7 +8,7 @@ import { maxPoolForward, maxPoolBackward, maxPoolForwardGeneral, poolGeometry } 
 import { denseForward } from "../lib/layers.ts";
 import { Workspace } from "../lib/workspace.ts";
 import { createConvolutionalNeuralNetwork } from "../chapters/_shared/lecture-cnn-model.ts";
-import { randn, maxAbsDiff } from "./_helpers.ts";
+import { randn, maxAbsDiff, relDiff } from "./_helpers.ts";
 
 const CASES: { name: string; x: number[]; k: number[]; opts: ConvOptions }[] = [
   { name: "the lecture's: 8×8, 3×3, 10 filters", x: [5, 8, 8, 1], k: [3, 3, 1, 10], opts: {} },
@@ -17,12 +17,6 @@ const CASES: { name: string; x: number[]; k: number[]; opts: ConvOptions }[] = [
 ];
 
 /** max |a − b| / max |b|. */
-function relDiff(a: Tensor, b: Tensor): number {
-  let m = 0;
-  for (const v of b.data) m = Math.max(m, Math.abs(v));
-  return maxAbsDiff(a, b) / Math.max(m, 1e-300);
-}
-
 test("conv2dReluBackward equals activationBackward + conv2dBackward, and the sliding-window reference, to 1e-12", () => {
   const rng = new Rng(11);
   for (const c of CASES) {

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, transpose } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { randn, maxAbsDiff } from "./_helpers.ts";
+import { randn, maxAbsDiff, bitIdentical } from "./_helpers.ts";
 
 /** C(i, j) = C0(i, j) + (terms in groups of 4, p in order) + (the k mod 4 last terms one at a time), as the kernel sums. */
 function groupedNaive(A: Tensor, B: Tensor, C0?: Tensor): Tensor {
@@ -27,7 +27,6 @@ function groupedNaive(A: Tensor, B: Tensor, C0?: Tensor): Tensor {
   return C;
 }
 
-const same = (x: Tensor, y: Tensor) => x.data.every((v, i) => Object.is(v, y.data[i]));
 
 // m: single rows, a block of 4, of 8, of 9 (8 and a ninth row), and the mixes; k: every k mod 8, and past a packed block (256); n: not multiples of 4 or 8
 const MS = [1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 16, 17, 18, 26, 33];
@@ -43,7 +42,7 @@ test("every path agrees with the naive loop and sums in the kernel's order, bit 
     const what = `${m}x${k}x${n}`;
     for (const [name, C] of [["A·B", matmul(A, B)], ["Aᵀ·B", matmulAtB(transpose(A), B)], ["A·Bᵀ", matmulABt(A, transpose(B))], ["unpacked", matmulUnpacked(A, B)]] as const) {
       assert.ok(maxAbsDiff(C, ref) < 1e-12 * Math.max(1, k), `${name} ${what} vs naive`);
-      assert.ok(same(C, order), `${name} ${what}: not the kernel's summation order`);
+      assert.ok(bitIdentical(C, order), `${name} ${what}: not the kernel's summation order`);
     }
   }
 });
@@ -53,10 +52,10 @@ test("the packed path (A·B: ≥ 32 rows and B ≥ 512×512 entries or n a multi
   for (const [m, k, n] of [[32, 129, 130], [41, 257, 131], [64, 300, 200], [35, 17, 1000], [37, 513, 129], [33, 515, 513], [34, 300, 1000], [32, 41, 512], [40, 130, 1024]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const order = groupedNaive(A, B);
-    assert.ok(same(matmul(A, B), order), `A·B ${m}x${k}x${n}`);
-    assert.ok(same(matmulABt(A, transpose(B)), order), `A·Bᵀ ${m}x${k}x${n}`);
-    assert.ok(same(matmulAtB(transpose(A), B), order), `Aᵀ·B ${m}x${k}x${n}`);
-    assert.ok(same(matmulAtB(transpose(A), B, order.clone(), true), groupedNaive(A, B, order)), `Aᵀ·B += ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmul(A, B), order), `A·B ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmulABt(A, transpose(B)), order), `A·Bᵀ ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmulAtB(transpose(A), B), order), `Aᵀ·B ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmulAtB(transpose(A), B, order.clone(), true), groupedNaive(A, B, order)), `Aᵀ·B += ${m}x${k}x${n}`);
   }
 });
 
@@ -65,11 +64,11 @@ test("accumulate adds each product's terms onto out in the same order", () => {
   for (const [m, k, n] of [[1, 7, 5], [5, 9, 13], [9, 18, 11], [13, 250, 6], [40, 257, 131], [18, 500, 130]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng), C0 = randn([m, n], rng);
     const order = groupedNaive(A, B, C0);
-    assert.ok(same(matmul(A, B, C0.clone(), true), order), `A·B += ${m}x${k}x${n}`);
-    assert.ok(same(matmulAtB(transpose(A), B, C0.clone(), true), order), `Aᵀ·B += ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmul(A, B, C0.clone(), true), order), `A·B += ${m}x${k}x${n}`);
+    assert.ok(bitIdentical(matmulAtB(transpose(A), B, C0.clone(), true), order), `Aᵀ·B += ${m}x${k}x${n}`);
     // the few-rows A·Bᵀ path adds a finished product onto out: equal to 1e-12, not bit for bit
     const abt = matmulABt(A, transpose(B), C0.clone(), true);
-    assert.ok(m <= 32 ? maxAbsDiff(abt, order) < 1e-12 : same(abt, order), `A·Bᵀ += ${m}x${k}x${n}`);
+    assert.ok(m <= 32 ? maxAbsDiff(abt, order) < 1e-12 : bitIdentical(abt, order), `A·Bᵀ += ${m}x${k}x${n}`);
   }
 });
 

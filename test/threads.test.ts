@@ -5,11 +5,7 @@ import { spawnSync } from "node:child_process";
 import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive } from "../lib/matrix.ts";
 import { setThreads, getThreads, helperWorkers, helperRoundTrip, setParallelMinWork, PARALLEL_MIN_WORK } from "../lib/threads.ts";
 import { Rng } from "../lib/random.ts";
-import { randn, assertThrowsMatching, maxAbsDiff } from "./_helpers.ts";
-
-function bitIdentical(a: Tensor, b: Tensor): boolean {
-  return a.size === b.size && a.data.every((v, i) => Object.is(v, b.data[i]));
-}
+import { randn, assertThrowsMatching, maxAbsDiff, bitIdentical } from "./_helpers.ts";
 
 test("products split over 2 threads are bit-identical to one thread (all three layouts, accumulate, awkward sizes)", () => {
   const rng = new Rng(1);

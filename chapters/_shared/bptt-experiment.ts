@@ -64,6 +64,18 @@ export function gradientFlowSetup(seed: number, T = 100, units = 32): GradientFl
   return { T, units, W, rhoW: spectralRadius(W), Whx, x, Wyh, by: 0, y: 1 };
 }
 
+/** The least-squares slope b of y ≈ a + b x: Σ (x − x̄)(y − ȳ) / Σ (x − x̄)². */
+export function leastSquaresSlope(xs: readonly number[], ys: readonly number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  return sxy / sxx;
+}
+
 /** The fitted per-step rate r of a norm series: ‖g(T−k)‖ ∝ rᵏ over k = kFrom..kTo. */
 export function fitRate(dLdh: number[], kFrom = 20, kTo = 80): number {
   const T = dLdh.length;
@@ -72,14 +84,7 @@ export function fitRate(dLdh: number[], kFrom = 20, kTo = 80): number {
     ks.push(k);
     ls.push(Math.log(dLdh[T - 1 - k])); // ∂L/∂h(T−k) sits at index T−1−k
   }
-  const n = ks.length;
-  const mk = ks.reduce((a, b) => a + b, 0) / n, ml = ls.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (ks[i] - mk) * (ls[i] - ml);
-    sxx += (ks[i] - mk) ** 2;
-  }
-  return Math.exp(sxy / sxx);
+  return Math.exp(leastSquaresSlope(ks, ls));
 }
 
 export interface GradientFlowProblem {

@@ -12,6 +12,7 @@ import { hebbianWeights, hopfieldRnnParams, overlaps, flipEntries, randomPattern
 import { kmeans } from "../../lib/kmeans.ts";
 import { type Automaton, extractAutomaton, minimizeAutomaton, runAutomaton } from "../../lib/automaton.ts";
 import { numericalGradient, relError } from "../../lib/gradcheck.ts";
+import { leastSquaresSlope } from "./bptt-experiment.ts";
 import { type SeqNet, type SeqBatch, tanhCell, initNet, trainSeq, seqForward, seqLossAndGrads } from "./rnn-train.ts";
 
 type Progress = (text: string) => void;
@@ -299,6 +300,19 @@ export interface ChaosSweep {
   perNetwork: number[][];
 }
 
+/** W with W_hh scaled by the gain g. */
+function withGain(W: RnnParams, g: number): RnnParams {
+  return { ...W, Whh: new Tensor(W.Whh.shape, W.Whh.data.map((v) => g * v)) };
+}
+
+/** A network drawn from rng at gain g, run `discard` steps from h(0) ~ N(0, 1) (also from rng): its weights and the state h it settled at, (N). */
+function settledNetwork(rng: Rng, N: number, g: number, discard: number): { p: RnnParams; settled: Tensor } {
+  const W = randomTanhNetwork(N, 1, rng);
+  const start = normalTensor([N], 0, 1, rng);
+  const p = withGain(W, g);
+  return { p, settled: new Tensor([N], Float64Array.from(runAutonomous(p, start, discard)[discard - 1])) };
+}
+
 /** The same W for every gain (network k is drawn once, then scaled by g), from a random start h(0) ~ N(0, 1). */
 export function lyapunovSweep(seed: number, o: ChaosOptions): ChaosSweep {
   const rng = new Rng(seed);
@@ -308,8 +322,7 @@ export function lyapunovSweep(seed: number, o: ChaosOptions): ChaosSweep {
   const perNetwork = o.gains.map((g, gi) =>
     Ws.map((W, k) => {
       o.progress?.(`Lyapunov exponents: gain ${g} (${gi + 1}/${o.gains.length}), network ${k + 1}/${o.networks}`);
-      const p: RnnParams = { ...W, Whh: new Tensor(W.Whh.shape, W.Whh.data.map((v) => g * v)) };
-      return largestLyapunov(tanhCell, p, noInput(T), { h0: starts[k] }, { discard: o.discard, align: o.align, seed: seed + k }).exponent;
+      return largestLyapunov(tanhCell, withGain(W, g), noInput(T), { h0: starts[k] }, { discard: o.discard, align: o.align, seed: seed + k }).exponent;
     }),
   );
   return { gains: o.gains, lyapunov: perNetwork.map((l) => l.reduce((a, b) => a + b, 0) / l.length), perNetwork };
@@ -317,12 +330,8 @@ export function lyapunovSweep(seed: number, o: ChaosOptions): ChaosSweep {
 
 /** ‖h'(t) − h(t)‖ for two starts 1e-8 apart, after `discard` steps on the attractor; one network at gain g. */
 export function separationRun(seed: number, N: number, g: number, discard: number, T: number, delta = 1e-8): number[] {
-  const rng = new Rng(seed);
-  const W = randomTanhNetwork(N, 1, rng);
-  const start = normalTensor([N], 0, 1, rng);
-  const p: RnnParams = { ...W, Whh: new Tensor(W.Whh.shape, W.Whh.data.map((v) => g * v)) };
-  const settled = runAutonomous(p, start, discard)[discard - 1];
-  return trajectorySeparation(tanhCell, p, noInput(T), new Tensor([N], Float64Array.from(settled)), delta, seed);
+  const { p, settled } = settledNetwork(new Rng(seed), N, g, discard);
+  return trajectorySeparation(tanhCell, p, noInput(T), settled, delta, seed);
 }
 
 /**
@@ -331,23 +340,14 @@ export function separationRun(seed: number, N: number, g: number, discard: numbe
  */
 export function gradientGrowth(seed: number, N: number, g: number, discard: number, T: number): { logNorms: number[]; ratePerStep: number } {
   const rng = new Rng(seed);
-  const W = randomTanhNetwork(N, 1, rng);
-  const start = normalTensor([N], 0, 1, rng);
-  const p: RnnParams = { ...W, Whh: new Tensor(W.Whh.shape, W.Whh.data.map((v) => g * v)) };
-  const settled = runAutonomous(p, start, discard)[discard - 1];
-  const fwd = bpttForward(tanhCell, p, noInput(T), { h0: new Tensor([N], Float64Array.from(settled)) });
+  const { p, settled } = settledNetwork(rng, N, g, discard);
+  const fwd = bpttForward(tanhCell, p, noInput(T), { h0: settled });
   const dhT = normalTensor([1, N], 0, 1, rng);
   const r = bpttBackward(tanhCell, p, fwd, { dhT, initialStateGrad: false });
   const logNorms = r.dLdhNorms.map(Math.log);
   // least-squares slope of log ‖∂L/∂h(T−k)‖ against k
   const ks = logNorms.map((_, t) => T - 1 - t);
-  const mk = ks.reduce((a, b) => a + b, 0) / T, ml = logNorms.reduce((a, b) => a + b, 0) / T;
-  let num = 0, den = 0;
-  for (let t = 0; t < T; t++) {
-    num += (ks[t] - mk) * (logNorms[t] - ml);
-    den += (ks[t] - mk) ** 2;
-  }
-  return { logNorms, ratePerStep: num / den };
+  return { logNorms, ratePerStep: leastSquaresSlope(ks, logNorms) };
 }
 
 // ================================================================ 4. binary addition

@@ -1,8 +1,10 @@
 """
 PyTorch's time for the same work as `npm run bench`'s recurrent figures, on this machine, now:
 the references the speed targets of issues 8 and 9 are stated against ("within 2x of PyTorch's CPU build").
-Optional, not part of `npm run bench` and not a dependency: it needs PyTorch (Debian: apt-get install
-python3-torch, 1.13). Run it right before or after the benchmark, since this machine's speed drifts:
+Optional, not part of `npm run bench` and not a dependency: it needs PyTorch and an optimised BLAS (Debian:
+apt-get install python3-torch libopenblas0-pthread; with Debian's default reference BLAS, PyTorch multiplies
+256×256 float64 matrices at 3.8 GFLOP/s instead of 45). Run it right before or after the benchmark, since this
+machine's speed drifts:
 
     python3 bench/pytorch/reference.py [--threads N]
 
@@ -11,13 +13,17 @@ Float64 throughout, best of several rounds after a warm-up, wall clock. The netw
 PyTorch's LSTM and GRU carry two bias vectors where Keras has one, which costs nothing measurable.
 Prints one JSON object, with the same keys as the benchmark's.
 """
-import argparse, json, time
-import torch
-from torch import nn
+import argparse, json, os, time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
 threads = parser.parse_args().threads
+# the BLAS's own threads too (OpenBLAS starts one per core unless told), before torch loads it
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(threads)
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 torch.set_num_threads(threads)
 torch.set_default_dtype(torch.float64)
 torch.manual_seed(0)
@@ -42,10 +48,10 @@ def best_ms(fn, rounds=5, min_s=0.3, warmup=3):
 class Seq(nn.Module):
     """Recurrent layers (each returning its sequence to the next), the last one's final state into Dense(1)."""
 
-    def __init__(self, kind, units, layers, act=None, dense_in=0):
+    def __init__(self, kind, units, layers, dense_in=0, features=1):
         super().__init__()
-        self.pre = nn.Sequential(nn.Linear(1, dense_in), nn.ReLU(), nn.Linear(dense_in, dense_in), nn.ReLU()) if dense_in else None
-        f = dense_in or 1
+        self.pre = nn.Sequential(nn.Linear(features, dense_in), nn.ReLU(), nn.Linear(dense_in, dense_in), nn.ReLU()) if dense_in else None
+        f = dense_in or features
         mods = []
         for _ in range(layers):
             if kind == "rnn":
@@ -123,7 +129,7 @@ def adding(N, T):
 
 def update_ms(kind, units):
     x, y = adding(64, 50)
-    model = Seq(kind, units, 1)
+    model = Seq(kind, units, 1, features=2)
     opt = torch.optim.Adam(model.parameters(), eps=1e-7)
 
     def step():
@@ -162,4 +168,6 @@ result = {
             "lstm32T50UpdateMs": update_ms("lstm", 32), "rnn64T50UpdateMs": update_ms("rnn", 64)},
     "rnnChapters": {"extrapolationMs": {n: min(extrapolation_ms(n) for _ in range(3)) for n in ["rnn", "rnn_2layers", "lstm_2layers", "dnn2_gru2", "standard"]}},
 }
+a, b = torch.randn(256, 256), torch.randn(256, 256)
+result["matmul256GFLOPs"] = 2 * 256**3 / best_ms(lambda: a @ b) / 1e6
 print(json.dumps(result))

@@ -1,17 +1,18 @@
 """
 PyTorch's time for the same work as `npm run bench`'s recurrent figures, on this machine, now:
 the references the speed targets of issues 8 and 9 are stated against ("within 2x of PyTorch's CPU build").
-Optional, not part of `npm run bench` and not a dependency: it needs PyTorch and an optimised BLAS (Debian:
-apt-get install python3-torch libopenblas0-pthread; with Debian's default reference BLAS, PyTorch multiplies
-256×256 float64 matrices at 3.8 GFLOP/s instead of 45). Run it right before or after the benchmark, since this
-machine's speed drifts:
+Optional, not part of `npm run bench` and not a dependency: it needs PyTorch and an optimised BLAS (Debian 12:
+apt-get install python3-torch libopenblas0-pthread; with Debian's default reference BLAS, PyTorch multiplied
+256×256 float64 matrices at 3.8 GFLOP/s here, with OpenBLAS at 50). Run it right before or after the benchmark,
+since this machine's speed drifts:
 
-    python3 bench/pytorch/reference.py [--threads N]
+    /usr/bin/python3 bench/pytorch/reference.py [--threads N]
 
-Float64 throughout, best of several rounds after a warm-up, wall clock. The networks are the lecture's
-(chapter 10: 9 training sequences of length 2, 1 validation sequence, batch 32, Adam, MSE, 150 epochs);
-PyTorch's LSTM and GRU carry two bias vectors where Keras has one, which costs nothing measurable.
-Prints one JSON object, with the same keys as the benchmark's.
+Float64 throughout, wall clock: each figure is the best of 5 rounds of at least 0.3 s after 3 warm-up calls, and
+each of chapter 10's networks the best of 3 whole training runs (9 training sequences of length 2, 1 validation
+sequence evaluated after every epoch, batch 32, Adam, MSE, 150 epochs; the 8 predictions afterwards are left
+out, a few milliseconds in the benchmark). PyTorch's LSTM and GRU add two bias vectors where Keras adds one.
+Prints one JSON object with the benchmark's keys, plus the PyTorch version, the threads and matmul256GFLOPs.
 """
 import argparse, json, os, time
 

@@ -6,16 +6,17 @@
  *
  * `--processes P` (3 by default, 1 with --quick) runs every benchmark in P fresh processes, taking turns
  * (all of them once, then all again, …), and reports each figure's best: the least time, the highest rate.
- * On this machine the same figure came out up to 30% apart from one process to the next (one whole run slow
- * across the board, with nothing else running): the state of a fresh process and a few minutes of a busy
- * neighbour move every figure of that process. The best of processes spread over the whole run is steadier.
+ * On this machine one whole single-process run came out some 30% slower across the board than the others, with
+ * nothing else running, and within one run a single figure differed by up to 128% from one process to the next:
+ * the state of a fresh process and a few minutes of a busy neighbour move the figures of that process. The best
+ * of processes spread over the whole run is steadier.
  * The tables printed are the last process's; the summary after them gives every figure's best and its spread.
  */
 import { readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
-import { bestOf, measurements, spread } from "./best-of.ts";
+import { bestOf, isRecord, measurements, spread, unclassified } from "./best-of.ts";
 
 export interface BenchResult {
   /** Rows of [label, value, ...] to print. */
@@ -57,7 +58,6 @@ if (!Number.isInteger(processes) || processes < 1 || processes > 20) {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const files = readdirSync(here).filter((f) => f.endsWith(".bench.ts")).sort();
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const meta = { node: process.version, date: new Date().toISOString(), quick, processes };
 
 interface Printed {
@@ -94,10 +94,20 @@ function noSuchKey(): never {
   process.exit(2);
 }
 
+/** Every number a benchmark reports must be a time, a rate, or a size or label (best-of.ts): else its best of several processes would be meaningless. */
+function checkFigures(results: Record<string, unknown>): void {
+  const odd = unclassified(results);
+  if (odd.length > 0) {
+    process.stderr.write(`bench: figure(s) ${odd.join(", ")} are neither a time (…Ms), a rate (…PerSec, gflops) nor a size or label; rename them so that bench/best-of.ts knows which value is the better\n`);
+    process.exit(1);
+  }
+}
+
 if (processes === 1) {
   const printed: Printed[] = [];
   const results = await runHere((p) => (child ? printed.push(p) : json ? undefined : printTable(p)));
   if (only && Object.keys(results).length === 0) noSuchKey();
+  checkFigures(results);
   if (child) process.stdout.write(JSON.stringify({ results, printed }) + "\n");
   else if (json) process.stdout.write(JSON.stringify({ ...results, meta }) + "\n");
 } else {
@@ -127,7 +137,12 @@ if (processes === 1) {
     }
   }
   const results: Record<string, unknown> = {};
-  for (const [key, values] of runs) results[key] = values.reduce((a, b) => bestOf(a, b, [key]));
+  try {
+    for (const [key, values] of runs) results[key] = values.reduce((a, b) => bestOf(a, b, [key]));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
   // each figure's values from the processes, and how far apart they lie
   const spreads: Record<string, number> = {};
   const rows: string[][] = [["figure", "best", `the ${processes} processes`, "spread"]];

@@ -1,8 +1,9 @@
 /**
  * Small dense linear algebra on plain arrays (number[][], row-major rows), for
- * the closed-form models of lib/sequence-models: least squares, linear solves
- * and the few matrix products a Kalman filter needs. Sizes here are tiny
- * (a few dozen columns), so clarity wins over speed.
+ * the closed-form models of lib/sequence-models (least squares, linear solves
+ * and the few matrix products a Kalman filter needs) and the echo state
+ * network's ridge solve (esn.ts). Sizes are a few dozen columns, a few hundred
+ * for the ridge solve, so clarity wins over speed.
  *
  * Least squares, min_β ‖Xβ − Y‖², two ways:
  *   QR:               X = QR (Householder), then R β = Qᵀ Y by back substitution;

@@ -9,9 +9,10 @@ since this machine's speed drifts:
     /usr/bin/python3 bench/pytorch/reference.py [--threads N]
 
 Float64 throughout, wall clock: each figure is the best of 5 rounds of at least 0.3 s after 3 warm-up calls, and
-each of chapter 10's networks the best of 3 whole training runs (9 training sequences of length 2, 1 validation
-sequence evaluated after every epoch, batch 32, Adam, MSE, 150 epochs; the 8 predictions afterwards are left
-out, a few milliseconds in the benchmark). PyTorch's LSTM and GRU add two bias vectors where Keras adds one.
+each of chapter 10's networks the best of 3 whole training runs (9 training sequences of length 2, `standard`
+11 of length 1, and 1 validation sequence evaluated after every epoch; batch 32, Adam, MSE, 150 epochs; the
+predictions afterwards are left out, a few milliseconds in the benchmark). PyTorch's RNN, LSTM and GRU add two
+bias vectors where Keras adds one.
 Prints one JSON object with the benchmark's keys, plus the PyTorch version, the threads and matmul256GFLOPs.
 """
 import argparse, json, os, time

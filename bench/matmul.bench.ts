@@ -24,7 +24,7 @@ export function run({ quick }: { quick: boolean }): BenchResult {
       AB: () => matmul(A, B, C),
       AtB: () => matmulAtB(A, B, C),
       ABt: () => matmulABt(A, B, C),
-      packed: () => gemmPacked(A.data, n, 1, B.data, n, 1, C.data, n, n, 0, n, false, pack),
+      packed: () => gemmPacked(A.data, n, 1, B.data, n, 1, C.data, n, n, n, 0, n, false, pack),
       unpacked: () => matmulUnpacked(A, B, C),
       naive: () => matmulNaive(A, B),
     };

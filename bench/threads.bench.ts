@@ -18,7 +18,7 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const rng = new Rng(2);
   const stats0 = helperStats();
   const timing: TimingOptions = quick ? { warmup: 1, rounds: 1, minMs: 20, clock: "wall" } : { warmup: 2, rounds: 5, minMs: 300, clock: "wall" };
-  /** Best wall-clock ms of fn on 1 and on 2 threads, the two interleaved; `make` builds the operands with the threads on (so they are shared). */
+  /** Best wall-clock ms of fn on 1 and on 2 threads, the two interleaved; `make` builds fresh operands for each thread count. */
   const oneTwo = <T>(make: () => T, fn: (x: T) => void): [number, number] => {
     const best = [Infinity, Infinity];
     for (const n of quick ? [1, 2] : [1, 2, 1, 2]) {
@@ -51,7 +51,7 @@ export function run({ quick }: { quick: boolean }): BenchResult {
     row("dz·Uᵀ, 32×512 · (128×512)ᵀ (µs)", a, b, (ms) => (ms * 1000).toFixed(0));
   }
 
-  // LSTM(128), T = 100, batch 32, one input feature: forward and backward, the layer built with the threads on
+  // LSTM(128), T = 100, batch 32, one input feature: forward and backward, a layer built afresh for each thread count
   const T = quick ? 20 : 100;
   const [lstmOne, lstmTwo] = oneTwo(() => {
     const layer = new LSTM(128);
@@ -75,6 +75,6 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   table.push(["helper's parts redone by the main thread (the helper was too late)", "", `${redone} of ${parts}`, ""]);
   table.push(["copying a 128×512 operand into shared memory (µs)", copyUs.toFixed(1), "", ""]);
 
-  const note = `Wall clock, best of ${quick ? 1 : 5} rounds of ≥ ${quick ? 20 : 300} ms after warm-up, 1 and 2 threads interleaved (twice each). On a machine shared with other work the second core may be busy: the ratio is only as good as the machine is idle.`;
+  const note = `Wall clock, best of ${quick ? 1 : 5} rounds of ≥ ${quick ? 20 : 300} ms after warm-up, 1 and 2 threads interleaved (${quick ? "once" : "twice"} each). On a machine shared with other work the second core may be busy: the ratio is only as good as the machine is idle.`;
   return { table, note, json: gflops(512, 512, 512, two512) };
 }

@@ -19,7 +19,7 @@ import { availableParallelism } from "node:os";
 import { runChapter, UsageError } from "./_shared/cli.ts";
 import { lineChart, table, fmt } from "./_shared/plot.ts";
 import { Rng, normalTensor } from "../lib/random.ts";
-import { Tensor } from "../lib/matrix.ts";
+import { Tensor, colSums } from "../lib/matrix.ts";
 import { makeReservoir, echoStateDistance } from "../lib/esn.ts";
 import { TASK_SPECS, TASKS, scoreTask, type TaskName } from "./_shared/long-range-tasks.ts";
 import { WAYS, ABLATIONS, HP, UNITS, makeData, type WayConfig, type WayName, type WayResult } from "./_shared/four-ways.ts";
@@ -206,12 +206,8 @@ runChapter({
 
     // the mean target's score on this run's test set (every way sees the same data)
     const test = makeData(tasksFor([names[0]], task, T, b, seed, 0, {})[0].cfg).test;
-    const K = test.y.shape[1], rowsY = test.y.shape[0], meanY = new Tensor(test.y.shape);
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let i = 0; i < rowsY; i++) s += test.y.data[i * K + k];
-      for (let i = 0; i < rowsY; i++) meanY.data[i * K + k] = s / rowsY;
-    }
+    const K = test.y.shape[1], rowsY = test.y.shape[0], meanY = new Tensor(test.y.shape), sums = colSums(test.y).data;
+    for (let i = 0; i < rowsY; i++) for (let k = 0; k < K; k++) meanY.data[i * K + k] = sums[k] / rowsY;
     const meanScore = scoreTask(meanY, test.y, spec.tolerance);
     io.print(
       `== Four ways to learn an RNN: the ${task === "adding" ? "adding" : "temporal-order"} problem, T = ${T}`,

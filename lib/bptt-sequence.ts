@@ -20,8 +20,8 @@
  * copies of every step in and out of (N, T, ·). Where the three products the recurrence keeps
  * (h(t−1)·U, dz(t)·Uᵀ, h(t−1)ᵀ·dz(t)) take nearly all of the time, as for LSTM(128), T = 100,
  * batch 32 with one input feature (x(t)·W and Σ x(t)ᵀdz(t) are 0.5% of the work), the fast path
- * gains those savings and its choice of product forms for the steps (StepWorkspace.times and
- * timesTransposed below), about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
+ * gains those savings and its choice of product form for dz(t)·Uᵀ (StepWorkspace.timesTransposed
+ * below), about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
  *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an
@@ -30,13 +30,13 @@
  * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
  * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
-import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice } from "./matrix.ts";
+import { Workspace } from "./workspace.ts";
 import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove, forwardDims } from "./bptt.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, b: number, N: number): Tensor {
-  const G = S.shape[1];
-  return new Tensor([N, G], S.data.subarray(b * N * G, (b + 1) * N * G));
+  return rowSlice(S, b * N, (b + 1) * N);
 }
 
 /**
@@ -47,16 +47,13 @@ export function stepRows(S: Tensor, b: number, N: number): Tensor {
  * workspace is valid until the next forward pass in it (bpttBackward checks, and says so).
  */
 export class SequenceWorkspace {
-  private readonly arrays = new Map<string, Float64Array>();
+  private readonly arrays = new Workspace();
   /** Counts the forward passes made in this workspace: a forward result remembers its pass. */
   pass = 0;
 
   /** A (rows, width) tensor over the array named `name`: NOT zeroed, its entries are whatever the last pass left. */
   take(name: string, rows: number, width: number): Tensor {
-    const size = rows * width;
-    let buf = this.arrays.get(name);
-    if (buf === undefined || buf.length < size) this.arrays.set(name, (buf = new Float64Array(size)));
-    return new Tensor([rows, width], buf.subarray(0, size));
+    return this.arrays.tensor(this, name, [rows, width]);
   }
 }
 
@@ -112,19 +109,8 @@ function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorksp
  * dz(t) for every step is (T·N, G), megabytes for a long sequence, and dead once the weight
  * gradients are formed, so a fresh one per pass would only feed the garbage collector.
  */
-const reused = new Map<string, Float64Array>();
-function reusedTensor(name: string, shape: [number, number]): Tensor {
-  const size = shape[0] * shape[1];
-  let buf = reused.get(name);
-  if (buf === undefined || buf.length < size) reused.set(name, (buf = new Float64Array(size)));
-  return new Tensor(shape, buf.subarray(0, size));
-}
+const backwardArrays = new SequenceWorkspace();
 
-/** Rows [r0, r1) of a stack (R, G) as an (r1 − r0, G) view (no copy). */
-function rowsOf(S: Tensor, r0: number, r1: number): Tensor {
-  const G = S.shape[1];
-  return new Tensor([r1 - r0, G], S.data.subarray(r0 * G, r1 * G));
-}
 
 /** Rows of the stacks per product in `stackedAtB`: a multiple of 4, and a (128, 512) chunk of dz is 512 KB, within the core's L2. */
 const CHUNK_ROWS = 128;
@@ -140,7 +126,7 @@ function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
   out.data.fill(0);
   for (let r = 0; r < R; r += CHUNK_ROWS) {
     const e = Math.min(R, r + CHUNK_ROWS);
-    matmulAtB(rowsOf(A, r, e), rowsOf(B, r, e), out, true);
+    matmulAtB(rowSlice(A, r, e), rowSlice(B, r, e), out, true);
   }
 }
 
@@ -240,8 +226,8 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   const W = params[k.inputKey], G = W.shape[1];
   const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms } = opts;
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
-  const dZx = reusedTensor("dZx", [T * N, G]);
-  const dZh = k.separateRecurrentGrad ? reusedTensor("dZh", [T * N, G]) : dZx;
+  const dZx = backwardArrays.take("dZx", T * N, G);
+  const dZh = k.separateRecurrentGrad ? backwardArrays.take("dZh", T * N, G) : dZx;
   const ws = stepWorkspace(T, N);
   const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step

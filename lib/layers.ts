@@ -35,13 +35,9 @@ export function denseForward(x: Tensor, W: Tensor, b: Tensor | null, who = "Dens
   if (F !== nIn) throw new Error(`${who}: input ${shapeStr(x.shape)} has ${F} features, kernel expects ${nIn}`);
   const x2 = x.reshape([x.size / F, F]);
   const z2 = matmul(x2, W, out?.reshape([x2.shape[0], nOut]));
-  // with the ReLU: a = max(0, z + b) written over z, the bias add in the same pass (each entry is read before it is written)
-  if (relu && b !== null) activationForwardBias("relu", z2, b, z2);
+  // z + b written over z; with the ReLU, a = max(0, z + b) in the same pass (each entry is read before it is written)
+  if (b !== null) activationForwardBias(relu ? "relu" : "linear", z2, b, z2);
   else if (relu) activationForward("relu", z2, true);
-  else if (b !== null) {
-    const z = z2.data, bb = b.data;
-    for (let r = 0; r < z.length; r += nOut) for (let j = 0; j < nOut; j++) z[r + j] += bb[j];
-  }
   return { out: z2.reshape([...x.shape.slice(0, -1), nOut]), cache: { x2, xShape: x.shape, W, hasBias: b !== null } };
 }
 

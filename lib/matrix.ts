@@ -329,7 +329,8 @@ export const GEMM_KC = 256;
 
 /**
  * The i-k-j loop of `axpyKernel` on packed blocks of B, for the rows r0 ≤ i < r1 of C (m, n) only:
- * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp] and B(p, j) = b[p·bs + j·bt]:
+ * C(i, j) (+)= Σ_p A(i, p)·B(p, j), p < k, with A(i, p) = a[i·si + p·sp], B(p, j) = b[p·bs + j·bt] and
+ * C(i, j) = c[i·cs + j] (cs = n for a whole C; cs > n for a band of C's columns, as a thread computes):
  * (si, sp) = (k, 1) reads A, (1, m) reads Aᵀ; (bs, bt) = (n, 1) reads B, (1, k) reads Bᵀ.
  * B is copied a block of GEMM_KC rows × GEMM_NC columns at a time into `pack` (row-major, contiguous),
  * so the inner loop streams 8 short contiguous rows whatever B's layout, and the block stays in cache
@@ -338,11 +339,11 @@ export const GEMM_KC = 256;
  * It uses no outside name but `axpyBlock`, so that a worker thread can run the very same code.
  */
 export function gemmPacked(
-  a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
+  a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array, cs: number,
   n: number, k: number, r0: number, r1: number, accumulate: boolean, pack: Float64Array,
 ): void {
   const NC = 128, KC = 256;
-  if (!accumulate) for (let i = r0; i < r1; i++) c.fill(0, i * n, (i + 1) * n);
+  if (!accumulate) for (let i = r0; i < r1; i++) c.fill(0, i * cs, i * cs + n);
   for (let j0 = 0; j0 < n; j0 += NC) {
     const w = Math.min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
@@ -353,7 +354,7 @@ export function gemmPacked(
         for (let j = 0; j < w; j++) pack[o++] = b[r + j * bt];
       }
       // rows r0 .. r1 of C, columns j0 .. j0+w, gain A(:, p0 .. p0+kb) · (the packed block)
-      axpyBlock(a, r0 * si + p0 * sp, si, sp, pack, w, c, r0 * n + j0, n, r1 - r0, kb, w);
+      axpyBlock(a, r0 * si + p0 * sp, si, sp, pack, w, c, r0 * cs + j0, cs, r1 - r0, kb, w);
     }
   }
 }
@@ -387,7 +388,7 @@ export function matmul(A: Tensor, B: Tensor, out?: Tensor, accumulate = false): 
   const C = outputFor("matmul", m, n, out);
   const kernel = packs(m, k, n) ? "packed" : "axpy";
   if (!parallelProduct(kernel, A.data, k, 1, B.data, n, 1, C.data, m, k, n, accumulate)) {
-    if (kernel === "packed") gemmPacked(A.data, k, 1, B.data, n, 1, C.data, n, k, 0, m, accumulate, packScratch);
+    if (kernel === "packed") gemmPacked(A.data, k, 1, B.data, n, 1, C.data, n, n, k, 0, m, accumulate, packScratch);
     else axpyKernel(A.data, k, 1, B.data, C.data, m, k, n, accumulate);
   }
   return C;
@@ -407,7 +408,7 @@ export function matmulAtB(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
   // (128×32·32×512, 128×128·128×512, 512×512·512×512; at k = 1024 … 3200 unpacked was faster again).
   const kernel = m >= 32 && k >= 16 && k <= 512 && n % 512 === 0 ? "packed" : "axpy";
   if (!parallelProduct(kernel, A.data, 1, m, B.data, n, 1, C.data, m, k, n, accumulate)) {
-    if (kernel === "packed") gemmPacked(A.data, 1, m, B.data, n, 1, C.data, n, k, 0, m, accumulate, packScratch);
+    if (kernel === "packed") gemmPacked(A.data, 1, m, B.data, n, 1, C.data, n, n, k, 0, m, accumulate, packScratch);
     else axpyKernel(A.data, 1, m, B.data, C.data, m, k, n, accumulate);
   }
   return C;
@@ -432,7 +433,7 @@ export function matmulABt(A: Tensor, B: Tensor, out?: Tensor, accumulate = false
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[i * n + j] = accumulate ? c[i * n + j] + ct[j * m + i] : ct[j * m + i];
   } else {
     // packing gathers Bᵀ into contiguous rows: k·n moves against m·k·n multiply-adds. Bᵀ(p, j) = B(j, p) sits at b[p + j·k].
-    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, k, 0, m, accumulate, packScratch);
+    if (!parallelProduct("packed", A.data, k, 1, B.data, 1, k, C.data, m, k, n, accumulate)) gemmPacked(A.data, k, 1, B.data, 1, k, C.data, n, n, k, 0, m, accumulate, packScratch);
   }
   return C;
 }
@@ -673,14 +674,21 @@ export function setTimeStep(y: Tensor, t: number, v: Tensor, accumulate = false)
   }
 }
 
-/** The rows `idx` of x along its first axis, copied: a mini-batch. */
-export function takeRows(x: Tensor, idx: ArrayLike<number>): Tensor {
+/** The rows `idx` of x along its first axis, copied (into `out`, a reused buffer, if given): a mini-batch. */
+export function takeRows(x: Tensor, idx: ArrayLike<number>, out?: Tensor): Tensor {
   const row = x.size / (x.shape[0] || 1);
-  const out = new Tensor([idx.length, ...x.shape.slice(1)]);
+  if (out === undefined) out = new Tensor([idx.length, ...x.shape.slice(1)]);
+  else if (out.size !== idx.length * row) throw new Error(`takeRows: out has shape ${shapeStr(out.shape)}, expected ${idx.length} rows of ${row} values`);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (r < 0 || r >= x.shape[0]) throw new Error(`takeRows: row ${r} is outside 0..${x.shape[0] - 1} of ${shapeStr(x.shape)}`);
     out.data.set(x.data.subarray(r * row, (r + 1) * row), i * row);
   }
   return out;
+}
+
+/** Rows [r0, r1) of x along its first axis, as a view over the same data (no copy). */
+export function rowSlice(x: Tensor, r0: number, r1: number): Tensor {
+  const row = x.size / (x.shape[0] || 1);
+  return new Tensor([r1 - r0, ...x.shape.slice(1)], x.data.subarray(r0 * row, r1 * row));
 }

@@ -7,7 +7,7 @@
  * through the layers keeping each cache, the loss and its gradient, backward
  * through the layers in reverse, and the optimiser's update.
  */
-import { Tensor, argmaxRows, takeRows, shapeStr } from "./matrix.ts";
+import { Tensor, argmaxRows, takeRows, rowSlice, shapeStr } from "./matrix.ts";
 import { Rng } from "./random.ts";
 import { type Loss, getLoss } from "./losses.ts";
 import { activationForward } from "./activations.ts";
@@ -342,7 +342,7 @@ export class Sequential {
     const out = new Tensor([n, ...outShape]);
     for (let s = 0; s < n; s += batchSize) {
       // a batch of rows is a view of x (no copy); the output is copied out, a fresh tensor the caller owns
-      const yb = this.forwardAll(rowRange(x, s, Math.min(n, s + batchSize)), false, false).out;
+      const yb = this.forwardAll(rowSlice(x, s, Math.min(n, s + batchSize)), false, false).out;
       out.data.set(yb.data, s * rowSize);
     }
     return out;
@@ -370,7 +370,7 @@ export class Sequential {
     for (let s = 0; s < n; s += batchSize) {
       const e = Math.min(n, s + batchSize);
       // a batch of rows is a view of x and y (no copy)
-      const xb = rowRange(x, s, e), yb = rowRange(y, s, e);
+      const xb = rowSlice(x, s, e), yb = rowSlice(y, s, e);
       let out = this.forwardAll(xb, false, fused).out;
       lossSum += loss.forward(out, yb).loss * (e - s);
       if (!accuracy) continue;
@@ -436,10 +436,6 @@ export class Sequential {
 }
 
 /** Rows s … e−1 of x as a view (no copy): rows are contiguous in a row-major tensor. */
-function rowRange(x: Tensor, s: number, e: number): Tensor {
-  const row = x.size / (x.shape[0] || 1);
-  return new Tensor([e - s, ...x.shape.slice(1)], x.data.subarray(s * row, e * row));
-}
 
 /**
  * fit's batches: the rows idx of x and y gathered into buffers kept from one
@@ -462,9 +458,7 @@ class BatchBuffers {
 function gatherRows(x: Tensor, idx: Int32Array, buffers: Map<number, Tensor>): Tensor {
   let out = buffers.get(idx.length);
   if (!out) buffers.set(idx.length, (out = new Tensor([idx.length, ...x.shape.slice(1)])));
-  const row = x.size / (x.shape[0] || 1);
-  for (let i = 0; i < idx.length; i++) out.data.set(x.data.subarray(idx[i] * row, (idx[i] + 1) * row), i * row);
-  return out;
+  return takeRows(x, idx, out);
 }
 
 /** A logged value as Keras's progress bar prints it: 4 decimals, or exponent form with 4 decimals below 1e-3. */

@@ -97,26 +97,18 @@ let helpers: Helper[] = [];
 /**
  * The part of a product a thread computes: C (+)= A·B for `rows` rows and `w` columns, where
  * A(i, p) = a[i·si + p·sp], B(p, j) = b[p·bs + j·bt] and C(i, j) = c[i·cs + j] (each array
- * starting at the part's first row or column). The whole width (w = cs) goes straight to the
- * kernel; a band of columns (packed kernel) is a product of width w in scratch, put in place after.
+ * starting at the part's first row or column). A band of columns (w < cs) comes only from the
+ * packed kernel, which writes it in place through C's row stride.
  * Self-contained: the helper runs this very source.
  */
 function productPart(
   kernel: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number,
   c: Float64Array, cs: number, rows: number, k: number, w: number, accumulate: boolean,
-  pack: Float64Array, tmp: { buf: Float64Array }, packed: typeof gemmPacked, axpy: typeof axpyKernel,
+  pack: Float64Array, packed: typeof gemmPacked, axpy: typeof axpyKernel,
 ): void {
   if (kernel === 2 || rows === 0) return; // 2: an empty job (to time a round trip)
-  if (w === cs) {
-    if (kernel === 1) packed(a, si, sp, b, bs, bt, c, cs, k, 0, rows, accumulate, pack);
-    else axpy(a, si, sp, b, c, rows, k, cs, accumulate);
-    return;
-  }
-  if (tmp.buf.length < rows * w) tmp.buf = new Float64Array(rows * w);
-  const t = tmp.buf;
-  if (accumulate) for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) t[i * w + j] = c[i * cs + j];
-  packed(a, si, sp, b, bs, bt, t, w, k, 0, rows, accumulate, pack);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) c[i * cs + j] = t[i * w + j];
+  if (kernel === 1) packed(a, si, sp, b, bs, bt, c, cs, w, k, 0, rows, accumulate, pack);
+  else axpy(a, si, sp, b, c, rows, k, cs, accumulate);
 }
 
 /**
@@ -125,12 +117,12 @@ function productPart(
  */
 function chunkPart(
   i: number, size: number, byColumns: boolean, kernel: number, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number,
-  c: Float64Array, m: number, k: number, n: number, accumulate: boolean, pack: Float64Array, tmp: { buf: Float64Array },
+  c: Float64Array, m: number, k: number, n: number, accumulate: boolean, pack: Float64Array,
   part: typeof productPart, packed: typeof gemmPacked, axpy: typeof axpyKernel,
 ): void {
   const lo = i * size, hi = Math.min(byColumns ? n : m, lo + size);
-  if (byColumns) part(kernel, a, si, sp, b.subarray(lo * bt), bs, bt, c.subarray(lo), n, m, k, hi - lo, accumulate, pack, tmp, packed, axpy);
-  else part(kernel, a.subarray(lo * si), si, sp, b, bs, bt, c.subarray(lo * n), n, hi - lo, k, n, accumulate, pack, tmp, packed, axpy);
+  if (byColumns) part(kernel, a, si, sp, b.subarray(lo * bt), bs, bt, c.subarray(lo), n, m, k, hi - lo, accumulate, pack, packed, axpy);
+  else part(kernel, a.subarray(lo * si), si, sp, b, bs, bt, c.subarray(lo * n), n, hi - lo, k, n, accumulate, pack, packed, axpy);
 }
 
 /** How the helper runs: spin, then sleep, until there is work; take it up; run its part on the shared arrays; say done (or failed). */
@@ -148,7 +140,6 @@ try {
   const par = new Int32Array(workerData.ctl, 64, ${PARAMS});
   const port = workerData.port;
   const pack = new Float64Array(${GEMM_KC * GEMM_NC});
-  const tmp = { buf: new Float64Array(0) };
   let data = new Float64Array(0), grown = 0;
   const view = (off, len) => data.subarray(off, off + len);
   for (;;) {
@@ -174,10 +165,10 @@ try {
       // chunks, taken one at a time (counter ctl[2]) until none is left: the main thread takes them too
       const count = p[17], a = view(p[1], p[2]), b = view(p[5], p[6]), c = view(p[9], p[10]);
       for (let i = Atomics.add(ctl, 2, 1); i < count; i = Atomics.add(ctl, 2, 1))
-        ${chunkPart.name}(i, p[16], p[18] === 1, p[0], a, p[3], p[4], b, p[7], p[8], c, p[12], p[13], p[11], p[15] === 1, pack, tmp,
+        ${chunkPart.name}(i, p[16], p[18] === 1, p[0], a, p[3], p[4], b, p[7], p[8], c, p[12], p[13], p[11], p[15] === 1, pack,
           ${productPart.name}, ${gemmPacked.name}, ${axpyKernel.name});
-    } else if (p[0] !== 2) ${productPart.name}(p[0], view(p[1], p[2]), p[3], p[4], view(p[5], p[6]), p[7], p[8],
-      view(p[9], p[10]), p[11], p[12], p[13], p[14], p[15] === 1, pack, tmp, ${gemmPacked.name}, ${axpyKernel.name});
+    } else ${productPart.name}(p[0], view(p[1], p[2]), p[3], p[4], view(p[5], p[6]), p[7], p[8],
+      view(p[9], p[10]), p[11], p[12], p[13], p[14], p[15] === 1, pack, ${gemmPacked.name}, ${axpyKernel.name});
     Atomics.store(ctl, 0, ${DONE});
     Atomics.notify(ctl, 0);
   }
@@ -328,7 +319,8 @@ function splitBounds(extent: number, parts: number): number[] {
 /**
  * C (+)= A·B, C (m, n), split over the helpers and this thread, for the products matrix.ts hands over:
  * A(i, p) = a[i·si + p·sp], B(p, j) = b[p·bs + j·bt], C(i, j) = c[i·n + j], p < k.
- * Returns false (and does nothing) when the product is too small or threads are off.
+ * Returns false (and does nothing) when the product is too small, has too few rows to split, threads are off,
+ * or a helper is still busy with a part this thread has redone.
  */
 export function parallelProduct(
   kernel: Kernel, a: Float64Array, si: number, sp: number, b: Float64Array, bs: number, bt: number, c: Float64Array,
@@ -452,7 +444,7 @@ function chunkedProduct(
   const mine = new Uint8Array(count);
   for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
     mine[i] = 1;
-    chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), mainTmp, productPart, gemmPacked, axpyKernel);
+    chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), productPart, gemmPacked, axpyKernel);
   }
   // the helper never started: every chunk was done here
   let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
@@ -466,7 +458,7 @@ function chunkedProduct(
   for (let i = 0; i < count; i++) {
     if (mine[i]) continue;
     const lo = i * size, hi = Math.min(extent, lo + size);
-    if (s !== DONE) chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), mainTmp, productPart, gemmPacked, axpyKernel);
+    if (s !== DONE) chunkPart(i, size, byColumns, kind, a, si, sp, b, bs, bt, c, m, k, n, accumulate, mainPack(), productPart, gemmPacked, axpyKernel);
     else if (byColumns) for (let r = 0; r < m; r++) c.set(d.subarray(aLen + bLen + r * n + lo, aLen + bLen + r * n + hi), r * n + lo);
     else c.set(d.subarray(aLen + bLen + lo * n, aLen + bLen + hi * n), lo * n);
   }
@@ -492,7 +484,7 @@ function part(
 ): void {
   if (r1 <= r0 || j1 <= j0) return;
   productPart(kind, a.subarray(r0 * si), si, sp, b.subarray(j0 * bt), bs, bt, c.subarray(r0 * n + j0), n, r1 - r0, k, j1 - j0, accumulate,
-    mainPack(), mainTmp, gemmPacked, axpyKernel);
+    mainPack(), gemmPacked, axpyKernel);
 }
 
 /** An empty job through every helper and back: the fixed cost of a split, for the benchmark. */
@@ -524,4 +516,3 @@ let mainPackBuf: Float64Array | null = null;
 function mainPack(): Float64Array {
   return (mainPackBuf ??= new Float64Array(GEMM_KC * GEMM_NC));
 }
-const mainTmp = { buf: new Float64Array(0) };

@@ -12,34 +12,33 @@
  * The contract: a tensor from the workspace holds whatever the last step left
  * in it (the caller overwrites or zeroes it), and lives only until the model's
  * next training step. The model therefore passes the workspace to every layer
- * but the last, whose output it returns.
+ * but the last, whose output it returns. Each array grows on demand and never
+ * shrinks, so that an epoch's smaller last batch does not cost two fresh arrays
+ * (its own, then the next full batch's). A recurrent layer's SequenceWorkspace
+ * (bptt-sequence.ts) keeps its stacks in one of these.
  */
 import { Tensor, type Shape } from "./matrix.ts";
 
 export class Workspace {
-  private readonly tensors = new WeakMap<object, Map<string, Tensor>>();
+  private readonly floats = new WeakMap<object, Map<string, Float64Array>>();
   private readonly ints = new WeakMap<object, Map<string, Int32Array>>();
 
-  /** A tensor of `shape` kept for (owner, name): last step's, if it had as many entries; its contents are stale. */
+  /** A tensor of `shape` over the array kept for (owner, name), grown if it is too small; its contents are stale. */
   tensor(owner: object, name: string, shape: Shape): Tensor {
-    let byName = this.tensors.get(owner);
-    if (!byName) this.tensors.set(owner, (byName = new Map()));
     const size = shape.reduce((a, b) => a * b, 1);
-    const t = byName.get(name);
-    if (t && t.size === size) return t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : t.reshape(shape);
-    const fresh = new Tensor(shape);
-    byName.set(name, fresh);
-    return fresh;
+    let byName = this.floats.get(owner);
+    if (!byName) this.floats.set(owner, (byName = new Map()));
+    let buf = byName.get(name);
+    if (buf === undefined || buf.length < size) byName.set(name, (buf = new Float64Array(size)));
+    return new Tensor(shape, buf.subarray(0, size));
   }
 
-  /** An Int32Array of length n kept for (owner, name), as `tensor`. */
+  /** The first n entries of the Int32Array kept for (owner, name), as `tensor`. */
   int32(owner: object, name: string, n: number): Int32Array {
     let byName = this.ints.get(owner);
     if (!byName) this.ints.set(owner, (byName = new Map()));
-    const a = byName.get(name);
-    if (a && a.length === n) return a;
-    const fresh = new Int32Array(n);
-    byName.set(name, fresh);
-    return fresh;
+    let buf = byName.get(name);
+    if (buf === undefined || buf.length < n) byName.set(name, (buf = new Int32Array(n)));
+    return buf.subarray(0, n);
   }
 }

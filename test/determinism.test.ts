@@ -7,10 +7,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { TSX, chapterPath } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url);
-const tsx = fileURLToPath(new URL("node_modules/.bin/tsx", root));
 const TIMEOUT_MS = 120000;
 
 /** The README's list: a line "Timing keys …: `a`, `b`". */
@@ -29,7 +28,7 @@ function strip(v: unknown, keys: Set<string>): unknown {
 
 function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolveRun, reject) => {
-    const p = spawn(tsx, [fileURLToPath(new URL(`chapters/${file}`, root)), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(TSX, [chapterPath(file.replace(/\.ts$/, "")), ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     p.stdout.on("data", (d) => (out += d));
     p.stderr.on("data", (d) => (err += d));
@@ -81,8 +80,10 @@ for (const file of chapters.filter((f) => /^(03|10)-/.test(f))) {
   test(`${file} --quick --json: --threads 1 and --threads 2 give the same results`, async () => {
     const keys = new Set(timingKeys());
     const base = ["--quick", "--json", "--seed", "7"];
-    const [a, b] = await Promise.all([run(file, [...base, "--threads", "1"]), run(file, [...base, "--threads", "2"])]);
+    const [a, b, human] = await Promise.all([run(file, [...base, "--threads", "1"]), run(file, [...base, "--threads", "2"]), run(file, ["--quick", "--seed", "7", "--threads", "2"])]);
     assert.is(JSON.stringify(strip(JSON.parse(b), keys)), JSON.stringify(strip(JSON.parse(a), keys)));
+    // the flag reached lib/threads.ts (the header reports getThreads())
+    assert.match(human, /threads: 2 \(--threads\)/);
   });
 }
 

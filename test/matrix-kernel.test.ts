@@ -49,6 +49,8 @@ test("every path agrees with the naive loop and sums in the kernel's order, bit 
 
 test("the packed path (A·B: ≥ 32 rows and B ≥ 512×512 entries or n a multiple of 512; Aᵀ·B: n a multiple of 512, k ≤ 512; A·Bᵀ: > 32 rows) sums in the same order", () => {
   const rng = new Rng(8);
+  // A·B packs the last four shapes, Aᵀ·B the 32×41×512 and 40×130×1024 ones, A·Bᵀ all but the two with 32 rows;
+  // the others take the unpacked loop, which must agree too
   for (const [m, k, n] of [[32, 129, 130], [41, 257, 131], [64, 300, 200], [35, 17, 1000], [37, 513, 129], [33, 515, 513], [34, 300, 1000], [32, 41, 512], [40, 130, 1024]]) {
     const A = randn([m, k], rng), B = randn([k, n], rng);
     const order = groupedNaive(A, B);

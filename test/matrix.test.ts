@@ -35,7 +35,7 @@ test("the packed kernel is bit-identical to the unpacked i-k-j loop (packing cha
     const A = randn([m, k], rng), B = randn([k, n], rng);
     // gemmPacked called directly: matmul packs only some of these shapes (packs() in matrix.ts)
     const packed = new Tensor([m, n]);
-    gemmPacked(A.data, k, 1, B.data, n, 1, packed.data, n, k, 0, m, false, new Float64Array(GEMM_KC * GEMM_NC));
+    gemmPacked(A.data, k, 1, B.data, n, 1, packed.data, n, n, k, 0, m, false, new Float64Array(GEMM_KC * GEMM_NC));
     const unpacked = matmulUnpacked(A, B), viaBt = matmulABt(A, transpose(B));
     assert.ok(packed.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·B ${m}x${k}x${n}`);
     assert.ok(viaBt.data.every((v, i) => Object.is(v, unpacked.data[i])), `A·Bᵀ ${m}x${k}x${n}`);
@@ -47,7 +47,7 @@ test("accumulate adds into out across the packed kernel's blocks of 256 rows of 
   const A = randn([40, 600], rng), B = randn([600, 300], rng), C0 = randn([40, 300], rng);
   const ref = add(matmulNaive(A, B), C0);
   const packed = C0.clone();
-  gemmPacked(A.data, 600, 1, B.data, 300, 1, packed.data, 300, 600, 0, 40, true, new Float64Array(GEMM_KC * GEMM_NC));
+  gemmPacked(A.data, 600, 1, B.data, 300, 1, packed.data, 300, 300, 600, 0, 40, true, new Float64Array(GEMM_KC * GEMM_NC));
   assert.ok(maxAbsDiff(packed, ref) < 1e-11);
   assert.ok(maxAbsDiff(matmul(A, B, C0.clone(), true), ref) < 1e-11);
   assert.ok(maxAbsDiff(matmulAtB(transpose(A), B, C0.clone(), true), ref) < 1e-11);

@@ -3,9 +3,28 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive } from "../lib/matrix.ts";
-import { setThreads, getThreads, helperWorkers, helperRoundTrip, setParallelMinWork, PARALLEL_MIN_WORK } from "../lib/threads.ts";
+import { setThreads, getThreads, helperWorkers, helperRoundTrip, setParallelMinWork, helperStats, PARALLEL_MIN_WORK } from "../lib/threads.ts";
 import { Rng } from "../lib/random.ts";
 import { randn, assertThrowsMatching, maxAbsDiff, bitIdentical } from "./_helpers.ts";
+
+/** Parts of products the helper computed (not taken back, not redone here). */
+const helperDone = (): number => {
+  const s = helperStats();
+  return s.parts - s.takenBack - s.redone;
+};
+
+/**
+ * `products()` on 2 threads, repeated until the helper has computed a part of them (on a busy machine it may lose
+ * its core and leave its parts to this thread, which would compare one thread with one thread), at most 50 times.
+ */
+function withHelperWork<T>(products: () => T): T {
+  for (let i = 0; i < 50; i++) {
+    const before = helperDone();
+    const r = products();
+    if (helperDone() > before) return r;
+  }
+  throw new Error("the helper computed no part of the products in 50 tries");
+}
 
 test("products split over 2 threads are bit-identical to one thread (all three layouts, accumulate, awkward sizes)", () => {
   const rng = new Rng(1);
@@ -17,7 +36,7 @@ test("products split over 2 threads are bit-identical to one thread (all three l
     setThreads(1);
     const one = run();
     setThreads(2);
-    const two = run();
+    const two = withHelperWork(run);
     assert.is(getThreads(), 2);
     assert.ok(helperWorkers().length === 1, "a helper was started");
     one.forEach((c, i) => assert.ok(bitIdentical(c, two[i]), `${m}x${k}x${n} product ${i}: 2 threads differ from 1`));
@@ -34,9 +53,10 @@ function stored(t: Tensor, shared: boolean): Tensor {
   return new Tensor(t.shape, data.subarray(pad, pad + t.size));
 }
 
-test("split by columns (few rows), and A·Bᵀ with few rows, with shared, copied and mixed operands: bit-identical to one thread", () => {
+test("split by columns (few rows) or rows, and A·Bᵀ with few rows, with shared, copied and mixed operands: bit-identical to one thread", () => {
   const rng = new Rng(3);
-  // an LSTM(128) step with batch 32 (h·U, dz·Uᵀ), a small batch, and awkward sizes
+  // an LSTM(128) step with batch 32: h·U (32×128·128×512) splits by columns, dz·Uᵀ (32×512·(128×512)ᵀ) by rows of
+  // (U·dzᵀ)ᵀ; the others split by rows (A·Bᵀ with few rows through (B·Aᵀ)ᵀ; 7×600·600×517's A·B, too few rows, not at all)
   for (const [m, k, n] of [[32, 128, 512], [16, 256, 512], [40, 300, 203], [7, 600, 517], [32, 512, 128]]) {
     assert.ok(m * k * n >= PARALLEL_MIN_WORK, `${m}x${k}x${n} is large enough to be split`);
     const A = randn([m, k], rng), B = randn([k, n], rng), Bt = randn([n, k], rng), C0 = randn([m, n], rng);
@@ -45,8 +65,8 @@ test("split by columns (few rows), and A·Bᵀ with few rows, with shared, copie
     setThreads(2);
     for (const [sa, sb, sc] of [[false, false, false], [true, true, true], [false, true, true], [true, false, false]]) {
       const a = stored(A, sa), b = stored(B, sb), bt = stored(Bt, sb);
-      const two = [matmul(a, b, stored(new Tensor([m, n]), sc)), matmulABt(a, bt, stored(new Tensor([m, n]), sc)),
-        matmul(a, b, stored(C0, sc), true), matmulABt(a, bt, stored(C0, sc), true)];
+      const two = withHelperWork(() => [matmul(a, b, stored(new Tensor([m, n]), sc)), matmulABt(a, bt, stored(new Tensor([m, n]), sc)),
+        matmul(a, b, stored(C0, sc), true), matmulABt(a, bt, stored(C0, sc), true)]);
       one.forEach((c, i) => assert.ok(bitIdentical(c, two[i]), `${m}x${k}x${n} product ${i} (shared A ${sa}, B ${sb}, C ${sc}): 2 threads differ from 1`));
     }
     assert.is(getThreads(), 2, "the helper answered every product");
@@ -59,12 +79,14 @@ test("an empty job goes to the helper and back; a lowered threshold splits small
   helperRoundTrip();
   assert.is(getThreads(), 2, "the helper answered");
   const rng = new Rng(5);
-  const A = randn([32, 16], rng), B = randn([16, 100], rng);
+  // 64·128·200 = 1.6M multiply-adds, below the threshold, yet long enough (≈ 0.3 ms) for a sleeping helper to wake and take its half
+  const A = randn([64, 128], rng), B = randn([128, 200], rng);
+  assert.ok(64 * 128 * 200 < PARALLEL_MIN_WORK);
   setThreads(1);
   const one = matmul(A, B);
   setThreads(2);
   const before = setParallelMinWork(0);
-  const two = matmul(A, B);
+  const two = withHelperWork(() => matmul(A, B));
   setParallelMinWork(before);
   assert.ok(bitIdentical(one, two));
   assert.throws(() => setParallelMinWork(NaN), /setParallelMinWork/);

@@ -26,7 +26,7 @@ export interface GradientData {
   jacobianProductsMs: number | null;
   /** Milliseconds from the change to the third curve drawn: main thread, worker, messages and redraw (null until then). */
   allCurvesMs: number | null;
-  /** Milliseconds from the change until the worker started on it (the main thread's work, waiting, the message). */
+  /** Milliseconds from the change until the products worker started on it (the main thread's work, waiting, the message). */
   jacobianWaitMs: number | null;
   fittedRate: number; fitRange: [number, number]; normBefore: number; normAfter: number;
   /** Milliseconds for the recomputation on the main thread and for the redraw. */

@@ -1,7 +1,7 @@
 /**
  * The page's worker: the long computations run here, with the chapters' own
- * functions, so the page stays responsive. One worker per task; the page stops
- * a task by terminating its worker.
+ * functions, so the page stays responsive. One worker per task (two for
+ * ‖∂h(T)/∂h(k)‖₂, below); the page stops a task by terminating its workers.
  *
  * ‖∂h(T)/∂h(k)‖₂ (chapter 05's jacobianNorms) is split over two workers joined by a
  * MessagePort, so its two halves run at the same time: the "products" worker builds

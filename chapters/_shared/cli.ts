@@ -92,7 +92,7 @@ function usage<O extends Record<string, OptionSpec>>(ch: Chapter<O>): string {
     "  --json                 print exactly one JSON object of the key results on stdout, nothing else",
     "  --help                 show this help (with --json: as one JSON object {\"usage\": ...} on stdout)",
   ];
-  if (ch.threads) lines.push(`  --threads N            threads for the large matrix products, 1 or 2; the results are the same bits either way (default 1; ${availableParallelism()} cores here)`);
+  if (ch.threads) lines.push(`  --threads N            threads for the large matrix products, 1 or 2; the results are the same bits either way (default: SCRATCHNETS_THREADS, else 1; ${availableParallelism()} cores here)`);
   for (const [name, spec] of Object.entries(ch.options ?? {})) {
     const flag = spec.type === "boolean" ? `--${name}` : `--${name} ${spec.type === "string" ? (spec.choices ? spec.choices.join("|") : "VALUE") : "N"}`;
     const def = "default" in spec && spec.default !== undefined && !/\(default/.test(spec.help) ? ` (default ${spec.default})` : "";
@@ -164,7 +164,7 @@ export function parseArgs<O extends Record<string, OptionSpec>>(ch: Chapter<O>, 
     seed: { type: "integer", default: ch.defaultSeed, help: "", min: 0, max: MAX_SEED },
     quick: { type: "boolean", help: "" },
     json: { type: "boolean", help: "" },
-    ...(ch.threads ? { threads: { type: "integer", default: 1, help: "", min: 1, max: 2 } as OptionSpec } : {}),
+    ...(ch.threads ? { threads: { type: "integer", help: "", min: 1, max: 2 } as OptionSpec } : {}),
     ...(ch.options ?? {}),
   };
   const out: Record<string, unknown> = {};
@@ -269,7 +269,7 @@ export async function runChapter<O extends Record<string, OptionSpec>>(ch: Chapt
     },
   };
   // --threads, when given, overrides SCRATCHNETS_THREADS; otherwise the environment's (or lib's default of 1) stands
-  if (ch.threads && argv.some((a) => a === "--threads" || a.startsWith("--threads="))) setThreads(opts.threads as number);
+  if (ch.threads && opts.threads !== undefined) setThreads(opts.threads as number);
   const threads = ch.threads ? getThreads() : null;
   io.print(`${ch.title}`, `Reproduces: ${ch.section}`, `seed: ${opts.seed}${threads !== null ? `   threads: ${threads} (--threads)` : ""}${opts.quick ? "   (--quick: a small run)" : ""}`, "");
   try {

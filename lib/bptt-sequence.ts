@@ -30,9 +30,10 @@
  * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
  * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
-import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice, gemmPacked, GEMM_KC, GEMM_NC } from "./matrix.ts";
 import { Workspace } from "./workspace.ts";
 import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove, forwardDims } from "./bptt.ts";
+import { getThreads, runChunks, PARALLEL_MIN_WORK, type ChunkTask } from "./threads.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, b: number, N: number): Tensor {
@@ -51,9 +52,12 @@ export class SequenceWorkspace {
   /** Counts the forward passes made in this workspace: a forward result remembers its pass. */
   pass = 0;
 
-  /** A (rows, width) tensor over the array named `name`: NOT zeroed, its entries are whatever the last pass left. */
+  /**
+   * A (rows, width) tensor over the array named `name`: NOT zeroed, its entries are whatever the last pass left.
+   * With more than one thread it lives in shared memory, where a second thread can work on it (SequenceBands).
+   */
   take(name: string, rows: number, width: number): Tensor {
-    return this.arrays.tensor(this, name, [rows, width]);
+    return this.arrays.tensor(this, name, [rows, width], getThreads() > 1);
   }
 }
 
@@ -90,10 +94,13 @@ function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorksp
       matmul(dz, Ut, out);
     },
     t: 0,
-    block(name, width) {
+    stack(name, width) {
       let S = blocks.get(name);
       if (S === undefined) blocks.set(name, (S = stackTensor(ws, `block ${name}`, T * N, width)));
-      return stepRows(S, this.t, N);
+      return S;
+    },
+    block(name, width) {
+      return stepRows(this.stack(name, width), this.t, N);
     },
     scratch(name, width) {
       let S = scratches.get(name);
@@ -121,14 +128,40 @@ const CHUNK_ROWS = 128;
  * a multiple of 4, so not a bit changes), but each chunk of B stays in cache while every column
  * of A passes over it, where one product streams all of B (13 MB for LSTM(128), T = 100) from
  * memory once per 4 columns of A: 10–12% faster for (3200, 128)ᵀ(3200, 512) and (3200, 32)ᵀ(3200, 128).
+ * On two threads, with the stacks in shared memory, each thread computes its band of out's rows this way over all
+ * the stacked rows (stackedAtBBand): one hand-over for the whole product instead of one per chunk.
  */
 function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
+  const [m, n] = out.shape;
+  if (getThreads() > 1 && m >= 16 && R * m * n >= PARALLEL_MIN_WORK) {
+    const C = backwardArrays.take("AtB", m, n), v = [R, m, n, 8 * Math.ceil(m / 16)];
+    const s = [A.data, B.data, C.data];
+    if (runChunks(atbTask, s, v, 2, R * m * n, (i) => stackedAtBBand(i, s, v, gemmPacked, new Float64Array(GEMM_KC * GEMM_NC)))) {
+      out.data.set(C.data);
+      return;
+    }
+  }
   out.data.fill(0);
   for (let r = 0; r < R; r += CHUNK_ROWS) {
     const e = Math.min(R, r + CHUNK_ROWS);
     matmulAtB(rowSlice(A, r, e), rowSlice(B, r, e), out, true);
   }
 }
+
+/**
+ * Rows i·size .. (i+1)·size of stackedAtB's out (m, n) = Aᵀ·B over the stacked rows 0 .. R−1 of A (·, m) and B (·, n),
+ * in its order: 128 stacked rows at a time. s = [A, B, out], v = [R, m, n, size]. It names nothing but its arguments:
+ * a helper thread compiles this very source (runChunks, threads.ts).
+ */
+function stackedAtBBand(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
+  const [A, B, C] = s;
+  const [R, m, n, size] = v;
+  const r0 = i * size, r1 = Math.min(m, r0 + size);
+  C.fill(0, r0 * n, r1 * n);
+  for (let r = 0; r < R; r += 128) gemm(A.subarray(r * m), 1, m, B.subarray(r * n), n, 1, C, n, n, Math.min(R, r + 128) - r, r0, r1, true, pack);
+}
+
+const atbTask: ChunkTask = { name: "stackedAtBBand", run: stackedAtBBand, uses: [] };
 
 /** x (N, T, F) → the stack (T·N, F) that runs backwards in time: block T−1−t holds x(t). */
 function toReversedStack(x: Tensor, ws?: SequenceWorkspace): Tensor {
@@ -182,13 +215,21 @@ export function bpttForwardSequence<P extends CellParams, C>(
   const Cs = cell.hasCellState ? stackTensor(ws, "C", (T + 1) * N, u) : null;
   if (Cs) Cs.data.set((first.c as Tensor).data, T * N * u);
   const state = (s: number): CellState => (Cs ? { h: stepRows(H, T - s, N), c: stepRows(Cs, T - s, N) } : { h: stepRows(H, T - s, N) });
-  const stack: C[] = new Array(T);
   const sw = stepWorkspace(T, N, ws);
   // no h0 given: h(0) is the default zero state, and step 1 skips h(0)·U (StepWorkspace.times)
   const zeroStart = shapes.h0Shape === null;
-  for (let t = 0; t < T; t++, sw.t++) {
-    sw.zeroPrev = zeroStart && t === 0;
-    stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), sw);
+  const seq: SequenceStack = {
+    X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u, (T + 1) * N * u)), H, C: Cs, XW,
+    stack: (name, width) => sw.stack(name, width), valid, zeroStart,
+  };
+  // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop
+  let stack = ws && k.bands ? k.bands.forward(params, seq, ws) : null;
+  if (stack === null) {
+    stack = new Array<C>(T);
+    for (let t = 0; t < T; t++, sw.t++) {
+      sw.zeroPrev = zeroStart && t === 0;
+      stack[t] = k.stepForward(params, stepRows(X, T - 1 - t, N), stepRows(XW, T - 1 - t, N), state(t), state(t + 1), sw);
+    }
   }
   // h(T), c(T) as the caller's own copies: they outlive the workspace's next pass
   const last: CellState = ws ? { h: stepRows(H, 0, N).clone(), ...(Cs ? { c: stepRows(Cs, 0, N).clone() } : {}) } : state(T);
@@ -204,8 +245,7 @@ export function bpttForwardSequence<P extends CellParams, C>(
       if (cs === null && !valid()) throw stale("c(1..T)");
       return (cs ??= fromReversedStack(Cs, N, T));
     },
-    last, first, stack, ...shapes,
-    seq: { X, Hprev: new Tensor([T * N, u], H.data.subarray(N * u, (T + 1) * N * u)), valid, zeroStart },
+    last, first, stack, ...shapes, seq,
   };
 }
 
@@ -234,7 +274,14 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
   let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
   let reachedStart = true;
-  for (let t = T - 1; t >= 0; t--) {
+  // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop
+  const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, { dhs, dhT, dcT, truncate, initialStateGrad }, backwardArrays) : null;
+  if (banded) {
+    reachedStart = initialStateGrad;
+    if (banded.dh) dh = banded.dh;
+    if (banded.dc) dc = banded.dc;
+  }
+  for (let t = T - 1; t >= 0 && !banded; t--) {
     // ∂L/∂h(t) = from above at this step + carried back from step t+1
     if (dhs) addFromAbove(dh, dhs, t);
     if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);

@@ -93,6 +93,31 @@ export interface SequenceKernels<P extends CellParams, C> {
   stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null, ws: StepWorkspace): void;
   /** ∂L/∂b += the column sums of the stacked dzx (and dzh), (T·N, G). */
   biasGrad(dZx: Tensor, dZh: Tensor, gb: Tensor): void;
+  /** The loops split over two threads by rows of the batch, when the cell has them (lstm.ts). */
+  readonly bands?: SequenceBands<P, C>;
+}
+
+/**
+ * The forward and backward loops of the fast path run on bands of the batch's rows by two threads at once
+ * (runChunks, threads.ts). Each sequence of the batch is its own recurrence, so a thread runs every step of
+ * its band without waiting for the other, where splitting each step's product costs a hand-over per step;
+ * and each entry is computed by the same operations as in the loop, so the result is bit-identical to it.
+ * Each returns null, having done nothing, when it does not pay or threads are off; the loop then runs.
+ */
+export interface SequenceBands<P extends CellParams, C> {
+  /** The forward loop over the stacks (x(t)·W given in XW); returns the steps' caches. */
+  forward(params: P, s: SequenceStack, arrays: SequenceWorkspace): C[] | null;
+  /** The backward loop: fills the stacked dz (block T−1−t for step t) and returns ∂L/∂h(0) [and ∂L/∂c(0)] when asked for. */
+  backward(params: P, s: SequenceStack, dZ: Tensor, o: BandsBackwardOptions, arrays: SequenceWorkspace): { dh: Tensor | null; dc: Tensor | null } | null;
+}
+
+/** What the backward loop starts from: ∂L/∂h(t) from above at every step (N, T, u), ∂L/∂h(T), ∂L/∂c(T) (N, u). */
+export interface BandsBackwardOptions {
+  dhs?: Tensor;
+  dhT?: Tensor;
+  dcT?: Tensor;
+  truncate?: number;
+  initialStateGrad: boolean;
 }
 
 /**
@@ -105,6 +130,8 @@ export interface StepWorkspace {
   /** The step being run (set by the loop). */
   t: number;
   block(name: string, width: number): Tensor;
+  /** The whole (T·N, width) array behind block(name, width): block t belongs to step t. */
+  stack(name: string, width: number): Tensor;
   scratch(name: string, width: number): Tensor;
   /** True while the step's h(t−1) is the default zero h(0) (t = 1, no h0 given): `times` then skips the product. */
   zeroPrev: boolean;
@@ -169,6 +196,13 @@ export interface SequenceStack {
   X: Tensor;
   /** h(t−1) for t = T..1: (T·N, u). */
   Hprev: Tensor;
+  /** h(s) [and c(s)] for s = T..0: ((T+1)·N, u), h(s) in block T − s. */
+  H: Tensor;
+  C: Tensor | null;
+  /** x(t)·W for t = T..1, overwritten by the steps' activations (the gates): (T·N, G). */
+  XW: Tensor;
+  /** The whole (T·N, width) array behind a cell's per-step block of this name (StepWorkspace.block), block t for step t. */
+  stack(name: string, width: number): Tensor;
   /** False once a later forward pass has reused the workspace these stacks (and the step caches) live in. */
   valid(): boolean;
   /**

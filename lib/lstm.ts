@@ -16,9 +16,9 @@
  * Keras's unit_forget_bias (on by default) starts b_f at 1, so the cell
  * remembers by default; that is done where the layer initialises its weights.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt } from "./matrix.ts";
-import { sigmoid } from "./activations.ts";
-import { type Cell, type SequenceKernels, type CellState, isZeroState } from "./bptt.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, rowSlice, gemmPacked, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { type ChunkTask, runChunks, PARALLEL_MIN_WORK } from "./threads.ts";
+import { type Cell, type SequenceKernels, type SequenceBands, type SequenceStack, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
 export type LstmParams = { W: Tensor; U: Tensor; b: Tensor };
@@ -57,30 +57,33 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
   const gates = matmul(x, p.W);
   if (!isZeroState(hPrev)) matmul(hPrev, p.U, gates, true); // h(0) = 0 adds nothing
   const h = new Tensor([N, u]), c = new Tensor([N, u]), tanhC = new Tensor([N, u]);
-  lstmGates(gates, p.b, cPrev, h, c, tanhC);
+  lstmGates(gates.data, p.b.data, cPrev.data, h.data, c.data, tanhC.data, N, u);
   return { h, c, cache: { p, x, hPrev, cPrev, gates, tanhC } };
 }
 
-/** The step's gate equations. gates: z = x W + h(t−1) U (N, 4u), overwritten by [i | f | g | o]; writes c(t), tanh c(t), h(t). */
-function lstmGates(gates: Tensor, bias: Tensor, cPrev: Tensor, h: Tensor, c: Tensor, tanhC: Tensor): void {
-  const [N, u] = h.shape, u4 = 4 * u;
-  const a = gates.data, b = bias.data, hd = h.data, cd = c.data, td = tanhC.data, cp = cPrev.data;
-  for (let n = 0; n < N; n++) {
+/**
+ * The step's gate equations for `rows` rows of the batch. z: x W + h(t−1) U (rows, 4u), overwritten by
+ * [i | f | g | o]; b: the bias (4u); cPrev: c(t−1) (rows, u); writes c(t), tanh c(t), h(t) (rows, u).
+ * It names nothing outside itself but Math, so that a helper thread runs this very code (lstmBandForward).
+ */
+export function lstmGates(z: Float64Array, b: Float64Array, cPrev: Float64Array, h: Float64Array, c: Float64Array, tanhC: Float64Array, rows: number, u: number): void {
+  const u4 = 4 * u;
+  for (let n = 0; n < rows; n++) {
     const r = n * u4;
     for (let j = 0; j < u; j++) {
-      // i, f, o = σ(z + b), g = tanh(z + b)
-      const i = sigmoid(a[r + j] + b[j]);
-      const f = sigmoid(a[r + u + j] + b[u + j]);
-      const g = Math.tanh(a[r + 2 * u + j] + b[2 * u + j]);
-      const o = sigmoid(a[r + 3 * u + j] + b[3 * u + j]);
-      a[r + j] = i; a[r + u + j] = f; a[r + 2 * u + j] = g; a[r + 3 * u + j] = o;
+      // i, f, o = σ(z + b) with σ(v) = 1 / (1 + e^−v),  g = tanh(z + b)
+      const i = 1 / (1 + Math.exp(-(z[r + j] + b[j])));
+      const f = 1 / (1 + Math.exp(-(z[r + u + j] + b[u + j])));
+      const g = Math.tanh(z[r + 2 * u + j] + b[2 * u + j]);
+      const o = 1 / (1 + Math.exp(-(z[r + 3 * u + j] + b[3 * u + j])));
+      z[r + j] = i; z[r + u + j] = f; z[r + 2 * u + j] = g; z[r + 3 * u + j] = o;
       // c(t) = f ⊙ c(t−1) + i ⊙ g,  h(t) = o ⊙ tanh(c(t))
       const k = n * u + j;
-      const cc = f * cp[k] + i * g;
+      const cc = f * cPrev[k] + i * g;
       const tc = Math.tanh(cc);
-      cd[k] = cc;
-      td[k] = tc;
-      hd[k] = o * tc;
+      c[k] = cc;
+      tanhC[k] = tc;
+      h[k] = o * tc;
     }
   }
 }
@@ -96,7 +99,7 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
   if (dh.size !== N * u || dc.size !== N * u) throw new Error(`LSTM(${u}) backward: dh ${shapeStr(dh.shape)} and dc ${shapeStr(dc.shape)} must be (${N}, ${u})`);
   const g = grads ?? { W: new Tensor(p.W.shape), U: new Tensor(p.U.shape), b: new Tensor(p.b.shape) };
   const dz = new Tensor([N, 4 * u]), dcPrev = new Tensor([N, u]);
-  lstmGatesBackward(dh, dc, cache, dz, dcPrev);
+  lstmGatesBackward(dh.data, dc.data, cache.gates.data, cache.tanhC.data, cache.cPrev.data, dz.data, dcPrev.data, N, u);
   // ∂L/∂W += xᵀ dz,  ∂L/∂U += h(t−1)ᵀ dz,  ∂L/∂b += Σ_n dz
   matmulAtB(x, dz, g.W, true);
   if (!isZeroState(hPrev)) matmulAtB(hPrev, dz, g.U, true);
@@ -107,27 +110,29 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
   return { dx, dhPrev, dcPrev, grads: g };
 }
 
-/** The gate equations backward: writes dz = ∂L/∂z (N, 4u) and ∂L/∂c(t−1) (unless dcPrev is null). */
-function lstmGatesBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, dz: Tensor, dcPrev: Tensor | null): void {
-  const { cPrev, gates, tanhC } = cache;
-  const [N, u] = cPrev.shape, u4 = 4 * u;
-  const a = gates.data, z = dz.data, td = tanhC.data, cp = cPrev.data, dhd = dh.data, dcd = dc.data, dcp = dcPrev?.data;
-  for (let n = 0; n < N; n++) {
+/**
+ * The gate equations backward for `rows` rows of the batch: from dh, dc (rows, u) reaching step t and the step's
+ * gates [i | f | g | o] (rows, 4u), tanh c(t) and c(t−1) (rows, u), writes dz = ∂L/∂z (rows, 4u) and ∂L/∂c(t−1)
+ * (unless dcPrev is null). It names nothing outside itself, so that a helper thread runs this very code (lstmBandBackward).
+ */
+export function lstmGatesBackward(dh: Float64Array, dc: Float64Array, gates: Float64Array, tanhC: Float64Array, cPrev: Float64Array, dz: Float64Array, dcPrev: Float64Array | null, rows: number, u: number): void {
+  const u4 = 4 * u, a = gates;
+  for (let n = 0; n < rows; n++) {
     const r = n * u4;
     for (let j = 0; j < u; j++) {
       const k = n * u + j;
-      const i = a[r + j], f = a[r + u + j], gg = a[r + 2 * u + j], o = a[r + 3 * u + j], tc = td[k];
+      const i = a[r + j], f = a[r + u + j], gg = a[r + 2 * u + j], o = a[r + 3 * u + j], tc = tanhC[k];
       // ∂L/∂c(t) = dcNext + dh ⊙ o ⊙ (1 − tanh²c(t))
-      const dct = dcd[k] + dhd[k] * o * (1 - tc * tc);
+      const dct = dc[k] + dh[k] * o * (1 - tc * tc);
       // ∂L/∂o = dh ⊙ tanh c(t),  ∂L/∂i = dc ⊙ g,  ∂L/∂f = dc ⊙ c(t−1),  ∂L/∂g = dc ⊙ i
-      const dO = dhd[k] * tc, dI = dct * gg, dF = dct * cp[k], dG = dct * i;
+      const dO = dh[k] * tc, dI = dct * gg, dF = dct * cPrev[k], dG = dct * i;
       // ∂L/∂c(t−1) = dc ⊙ f
-      if (dcp) dcp[k] = dct * f;
+      if (dcPrev) dcPrev[k] = dct * f;
       // through the gate nonlinearities: σ' = σ(1 − σ), tanh' = 1 − tanh²
-      z[r + j] = dI * i * (1 - i);
-      z[r + u + j] = dF * f * (1 - f);
-      z[r + 2 * u + j] = dG * (1 - gg * gg);
-      z[r + 3 * u + j] = dO * o * (1 - o);
+      dz[r + j] = dI * i * (1 - i);
+      dz[r + u + j] = dF * f * (1 - f);
+      dz[r + 2 * u + j] = dG * (1 - gg * gg);
+      dz[r + 3 * u + j] = dO * o * (1 - o);
     }
   }
 }
@@ -176,17 +181,155 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
       // z = [x W, given] + h(t−1) U: only the recurrent product is left in the loop
       ws.times(prev.h, p.U, xw, true); // skipped at t = 1 from the default h(0) = 0 (StepWorkspace.times)
       const tanhC = ws.block("tanhC", u);
-      lstmGates(xw, p.b, cPrev, next.h, next.c as Tensor, tanhC);
+      lstmGates(xw.data, p.b.data, cPrev.data, next.h.data, (next.c as Tensor).data, tanhC.data, x.shape[0], u);
       return { p, x, hPrev: prev.h, cPrev, gates: xw, tanhC };
     },
     stepBackward(dState: CellState, cache, dz, _same, dPrev, ws) {
-      lstmGatesBackward(dState.h, dState.c as Tensor, cache, dz, dPrev ? (dPrev.c as Tensor) : null);
+      const [N, u] = cache.cPrev.shape;
+      lstmGatesBackward(dState.h.data, (dState.c as Tensor).data, cache.gates.data, cache.tanhC.data, cache.cPrev.data, dz.data, dPrev ? (dPrev.c as Tensor).data : null, N, u);
       // ∂L/∂h(t−1) = dz Uᵀ
       if (dPrev) ws.timesTransposed(dz, cache.p.U, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
+    bands: lstmBands,
   };
 }
+
+// ---------------------------------------------------------------- the same loops on two threads, by rows of the batch
+
+/**
+ * The forward loop of the fast path (bpttForwardSequence's loop over lstmSequenceKernels' stepForward) for
+ * chunk i of the batch's rows only: rows n0 ≤ n < n1, n0 = i·size. The stacks as in bptt-sequence.ts:
+ * Z = x(t)·W (T·N, 4u), overwritten by the gates; H, C ((T+1)·N, u) with h(s), c(s) in block T − s;
+ * TC (T·N, u) with tanh c(t) in block t. v = [N, T, u, size, skipFirst (h(0) = 0 by default: skip h(0)·U)].
+ * It names nothing outside this file but Math (the product kernel comes in as `gemm`): a helper thread
+ * compiles this very source (runChunks, threads.ts).
+ */
+function lstmBandForward(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
+  const [Z, H, C, TC, U, b] = s;
+  const [N, T, u, size, skipFirst] = v;
+  const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0, G = 4 * u;
+  // the band's rows of block k of a stack of `width` columns
+  const band = (S: Float64Array, k: number, width: number): Float64Array => S.subarray((k * N + n0) * width, (k * N + n1) * width);
+  for (let t = 0; t < T; t++) {
+    const z = band(Z, T - 1 - t, G);
+    // z = x W (given) + h(t−1) U
+    if (!(skipFirst === 1 && t === 0)) gemm(band(H, T - t, u), u, 1, U, G, 1, z, G, G, u, 0, rows, true, pack);
+    lstmGates(z, b, band(C, T - t, u), band(H, T - 1 - t, u), band(C, T - 1 - t, u), band(TC, t, u), rows, u);
+  }
+}
+
+/**
+ * The backward loop of the fast path (bpttBackwardSequence's loop over lstmSequenceKernels' stepBackward) for
+ * chunk i of the batch's rows: fills the band's rows of the stacked dz (T·N, 4u), block T − 1 − t for step t.
+ * s = [dZ, Z (the gates), TC, C, Uᵀ (4u, u), D0, D1, E0, E1 (N, u): ∂L/∂h and ∂L/∂c, two of each, swapped each
+ * step as in the loop, dhT, dcT (N, u), dhs (N, T, u)]; v = [N, T, u, size, truncate (0: none),
+ * initialStateGrad, has dhT, has dcT, has dhs]. Self-contained like lstmBandForward.
+ */
+function lstmBandBackward(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
+  const [dZ, Z, TC, C, Ut, D0, D1, E0, E1, dhT, dcT, dhs] = s;
+  const [N, T, u, size, truncate, initialStateGrad, hasDhT, hasDcT, hasDhs] = v;
+  const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0, G = 4 * u;
+  const band = (S: Float64Array, k: number, width: number): Float64Array => S.subarray((k * N + n0) * width, (k * N + n1) * width);
+  let dh = band(D0, 0, u), dhPrev = band(D1, 0, u), dc = band(E0, 0, u), dcPrev = band(E1, 0, u);
+  if (hasDhT === 1) dh.set(band(dhT, 0, u));
+  else dh.fill(0);
+  if (hasDcT === 1) dc.set(band(dcT, 0, u));
+  else dc.fill(0);
+  for (let t = T - 1; t >= 0; t--) {
+    // ∂L/∂h(t) = from above at this step + carried back from step t+1
+    if (hasDhs === 1) for (let n = 0; n < rows; n++) for (let j = 0; j < u; j++) dh[n * u + j] += dhs[((n0 + n) * T + t) * u + j];
+    const needPrev = t > 0 || initialStateGrad === 1;
+    const dz = band(dZ, T - 1 - t, G);
+    lstmGatesBackward(dh, dc, band(Z, T - 1 - t, G), band(TC, t, u), band(C, T - t, u), dz, needPrev ? dcPrev : null, rows, u);
+    if (!needPrev) break;
+    // ∂L/∂h(t−1) = dz Uᵀ
+    gemm(dz, G, 1, Ut, u, 1, dhPrev, u, u, G, 0, rows, false, pack);
+    [dh, dhPrev] = [dhPrev, dh];
+    [dc, dcPrev] = [dcPrev, dc];
+    // truncation: the state entering a chunk is a constant of the truncated objective
+    if (truncate > 0 && t > 0 && t % truncate === 0) {
+      dh.fill(0);
+      dc.fill(0);
+    }
+  }
+}
+
+const forwardTask: ChunkTask = { name: "lstmBandForward", run: lstmBandForward, uses: [lstmGates] };
+const backwardTask: ChunkTask = { name: "lstmBandBackward", run: lstmBandBackward, uses: [lstmGatesBackward] };
+
+/**
+ * Rows of the batch per chunk: 2 chunks (4 from 128 rows up), each a multiple of 8 rows (the kernel's row block), or
+ * 0 when the loop is not worth splitting: fewer than 16 rows, or less work than the smallest product worth splitting.
+ */
+function bandRows(N: number, T: number, u: number): number {
+  if (N < 16 || T * N * u * 4 * u < PARALLEL_MIN_WORK) return 0;
+  return 8 * Math.ceil(N / (N >= 128 ? 4 : 2) / 8);
+}
+
+/** N, T and u of the stacks: X is (T·N, F) and H ((T+1)·N, u). */
+function stackDims(s: SequenceStack): { N: number; T: number; u: number } {
+  const N = s.H.shape[0] - s.X.shape[0];
+  return { N, T: s.X.shape[0] / N, u: s.H.shape[1] };
+}
+
+/** Block k of a stack with N rows per block, as an (N, ·) view. */
+const blockOf = (S: Tensor, k: number, N: number): Tensor => rowSlice(S, k * N, (k + 1) * N);
+
+/** The LSTM's loops on bands of rows (SequenceBands, bptt.ts): bit-identical to lstmSequenceKernels' loops. */
+const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
+  forward(p, s, arrays) {
+    const { N, T, u } = stackDims(s), G = 4 * u, F = s.X.shape[1];
+    const size = bandRows(N, T, u);
+    if (size === 0) return null;
+    const C = s.C as Tensor, TC = s.stack("tanhC", u);
+    checkStep(p, blockOf(s.X, 0, N), blockOf(s.H, T, N), blockOf(C, T, N));
+    // U and b where the helper can read them
+    const U = arrays.take("band U", u, G), b = arrays.take("band b", 1, G);
+    U.data.set(p.U.data);
+    b.data.set(p.b.data);
+    const stacks = [s.XW.data, s.H.data, C.data, TC.data, U.data, b.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
+    const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i) => {
+      // the helper failed midway: x(t)·W back on the chunk's rows (the gates overwrote some), then the chunk here
+      const n0 = i * size, rows = Math.min(N, n0 + size) - n0, pack = new Float64Array(GEMM_KC * GEMM_NC);
+      for (let k = 0; k < T; k++) gemmPacked(s.X.data.subarray((k * N + n0) * F), F, 1, p.W.data, G, 1, s.XW.data.subarray((k * N + n0) * G), G, G, F, 0, rows, false, pack);
+      lstmBandForward(i, stacks, v, gemmPacked, pack);
+    });
+    if (!done) return null;
+    // the caches the loop would have made, over the same blocks
+    const stack = new Array<LstmStepCache>(T);
+    for (let t = 0; t < T; t++) {
+      stack[t] = { p, x: blockOf(s.X, T - 1 - t, N), hPrev: blockOf(s.H, T - t, N), cPrev: blockOf(C, T - t, N), gates: blockOf(s.XW, T - 1 - t, N), tanhC: blockOf(TC, t, N) };
+    }
+    return stack;
+  },
+  backward(p, s, dZ, o, arrays) {
+    const { N, T, u } = stackDims(s), G = 4 * u;
+    const size = bandRows(N, T, u);
+    if (size === 0) return null;
+    // Uᵀ (4u, u), the four ∂L/∂h, ∂L/∂c buffers and the starting gradients, where the helper can read them
+    const Ut = arrays.take("band Ut", G, u), Ud = p.U.data, ut = Ut.data;
+    for (let j = 0; j < u; j++) for (let q = 0; q < G; q++) ut[q * u + j] = Ud[j * G + q];
+    const D = ["dh", "dhPrev", "dc", "dcPrev"].map((name) => arrays.take(`band ${name}`, N, u));
+    const given = (name: string, g: Tensor | undefined, rows: number): Float64Array => {
+      const a = arrays.take(`band ${name}`, g ? rows : 0, u);
+      if (g) a.data.set(g.data);
+      return a.data;
+    };
+    const stacks = [dZ.data, s.XW.data, s.stack("tanhC", u).data, (s.C as Tensor).data, ut, ...D.map((d) => d.data),
+      given("dhT", o.dhT, N), given("dcT", o.dcT, N), given("dhs", o.dhs, N * T)];
+    const v = [N, T, u, size, o.truncate ?? 0, o.initialStateGrad ? 1 : 0, o.dhT ? 1 : 0, o.dcT ? 1 : 0, o.dhs ? 1 : 0];
+    const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i) =>
+      // the helper failed midway: the chunk's inputs are intact (it starts from dhT, dcT), so it runs again here
+      lstmBandBackward(i, stacks, v, gemmPacked, new Float64Array(GEMM_KC * GEMM_NC)),
+    );
+    if (!done) return null;
+    if (!o.initialStateGrad) return { dh: null, dc: null };
+    // after T steps, each swapping the pairs: ∂L/∂h(0) and ∂L/∂c(0) are in the buffers of T's parity
+    const last = T % 2;
+    return { dh: D[last].clone(), dc: D[2 + last].clone() };
+  },
+};
 
 /** The LSTM as a cell for the BPTT loop; its state is (h, c). */
 export function lstmCell(): Cell<LstmParams, LstmStepCache> {

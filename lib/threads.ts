@@ -71,9 +71,12 @@ const SPIN_MS = 0.5;
 
 /**
  * Control words: ctl[0] the state, ctl[1] how many times the shared scratch has grown (each time posted to the helper),
- * ctl[2] the next chunk, ctl[3] whether the threads should spin (1 after the helper's last part arrived in time, 0 after it had to be taken back or redone).
+ * ctl[2] the next chunk, ctl[3] whether the threads should spin (1 after the helper's last part arrived in time, 0 after it had to be taken back or redone),
+ * ctl[4] 1 (2) when a test wants the helper to fail after (before) its next chunk of a task.
  */
 const IDLE = 0, WORK = 1, RUNNING = 2, DONE = 3, FAILED = 4, QUIT = 5;
+/** par[0] of a job: 0 the axpy kernel, 1 the packed kernel, 2 an empty job, TASK a chunked task (runChunks). */
+const TASK = 3;
 /**
  * The job's parameters (offsets, sizes, strides, flags), as int32 after the 16 control int32s: read as float64 they
  * made every index in the helper's kernels a double, and the helper 2.5–3 times slower than this thread.
@@ -89,6 +92,9 @@ interface Helper {
   scratch: Float64Array;
   grown: number;
   broken: boolean;
+  /** The chunked tasks whose source this helper has been sent, and how many task jobs it has been given (their message's seq). */
+  tasks: Set<string>;
+  jobs: number;
 }
 
 let threads = 1;
@@ -141,6 +147,7 @@ try {
   const port = workerData.port;
   const pack = new Float64Array(${GEMM_KC * GEMM_NC});
   let data = new Float64Array(0), grown = 0;
+  const tasks = new Map();
   const view = (off, len) => data.subarray(off, off + len);
   for (;;) {
     let s = Atomics.load(ctl, 0);
@@ -153,15 +160,27 @@ try {
     if (s === ${QUIT}) break;
     // take the job up, unless the main thread has taken it back meanwhile
     if (Atomics.compareExchange(ctl, 0, ${WORK}, ${RUNNING}) !== ${WORK}) continue;
-    // the newest scratch, if it has grown since the last job
-    while (grown < Atomics.load(ctl, 1)) {
+    const p = par;
+    // the messages posted before this job: the newest scratch, if it has grown since the last job, and a chunked
+    // task's arrays, numbers and (the first time) source; a task message of a job taken back before it started is dropped
+    let job = null;
+    while (grown < Atomics.load(ctl, 1) || (p[0] === ${TASK} && job === null)) {
       const m = receiveMessageOnPort(port);
       if (m === undefined) continue;
-      grown++;
-      data = new Float64Array(m.message);
+      if (m.message.scratch !== undefined) {
+        grown++;
+        data = new Float64Array(m.message.scratch);
+      } else if (m.message.seq === p[19]) job = m.message;
     }
-    const p = par;
-    if (p[16] > 0) {
+    if (p[0] === ${TASK}) {
+      if (job.source !== undefined) tasks.set(job.name, new Function(job.source)());
+      const run = tasks.get(job.name);
+      for (let i = Atomics.add(ctl, 2, 1); i < p[17]; i = Atomics.add(ctl, 2, 1)) {
+        if (Atomics.compareExchange(ctl, 4, 2, 0) === 2) throw new Error("failing before a chunk, as a test asked");
+        run(i, job.arrays, job.ints, ${gemmPacked.name}, pack);
+        if (Atomics.compareExchange(ctl, 4, 1, 0) === 1) throw new Error("failing after a chunk, as a test asked");
+      }
+    } else if (p[16] > 0) {
       // chunks, taken one at a time (counter ctl[2]) until none is left: the main thread takes them too
       const count = p[17], a = view(p[1], p[2]), b = view(p[5], p[6]), c = view(p[9], p[10]);
       for (let i = Atomics.add(ctl, 2, 1); i < count; i = Atomics.add(ctl, 2, 1))
@@ -194,7 +213,7 @@ function startHelper(): Helper {
   });
   const h: Helper = {
     worker, ctl: new Int32Array(ctlBuf, 0, 16), par: new Int32Array(ctlBuf, 64, PARAMS), port: port1,
-    scratch: new Float64Array(0), grown: 0, broken: false,
+    scratch: new Float64Array(0), grown: 0, broken: false, tasks: new Set(), jobs: 0,
   };
   worker.unref();
   port1.unref();
@@ -257,14 +276,24 @@ function ensureScratch(h: Helper, size: number): void {
   if (h.scratch.length >= size) return;
   const buf = new SharedArrayBuffer(Math.max(size, 2 * h.scratch.length) * 8);
   h.scratch = new Float64Array(buf);
-  h.port.postMessage(buf);
+  h.port.postMessage({ scratch: buf });
   Atomics.store(h.ctl, 1, ++h.grown);
 }
 
-/** How many parts of products were handed to a helper, how many of them this thread took back (the helper had not started), and how many it redid (the helper was too late). */
-const stats = { parts: 0, takenBack: 0, redone: 0 };
-export function helperStats(): { parts: number; takenBack: number; redone: number } {
+/**
+ * How many parts of products (and chunked tasks) were handed to a helper, how many of them this thread took back (the
+ * helper had not started), and how many it redid (the helper was too late, or failed); how many chunks of tasks the helper computed,
+ * and the task of the last chunks redone.
+ */
+const stats = { parts: 0, takenBack: 0, redone: 0, chunks: 0, lastRedoneTask: "" };
+export function helperStats(): { parts: number; takenBack: number; redone: number; chunks: number; lastRedoneTask: string } {
   return { ...stats };
+}
+
+/** For the tests of the failure path: the helper fails (throws) right before or right after computing its next chunk of a task. */
+export function failHelperAtNextChunk(when: "before" | "after"): void {
+  startHelpers();
+  if (helpers.length > 0) Atomics.store(helpers[0].ctl, 4, when === "before" ? 2 : 1);
 }
 
 /** How long this thread waits for a helper that is computing its part: generous, for a busy machine. */
@@ -515,4 +544,94 @@ export function helperRoundTrip(): void {
 let mainPackBuf: Float64Array | null = null;
 function mainPack(): Float64Array {
   return (mainPackBuf ??= new Float64Array(GEMM_KC * GEMM_NC));
+}
+
+// ---------------------------------------------------------------- chunked tasks
+
+/**
+ * Work cut into chunks that each thread can run on its own, start to finish, on arrays in shared memory:
+ * `run(i, arrays, ints, gemm, pack)` computes chunk i (the product kernel comes in as `gemm`, with a packing
+ * scratch). The helper runs the very source of `run` and of the same-file functions it calls (`uses`), so they
+ * must name nothing else (see taskSource).
+ */
+export interface ChunkTask {
+  name: string;
+  run: (i: number, arrays: Float64Array[], ints: number[], gemm: typeof gemmPacked, pack: Float64Array) => void;
+  uses: Function[];
+}
+
+/**
+ * The source the helper compiles for a task: its functions, defined before their callers, then the entry.
+ * (tsx's compiler wraps a function stored in a const as __name(f, "name") to keep its name: here a no-op.)
+ */
+function taskSource(task: ChunkTask): string {
+  const fns = [...task.uses, task.run].map((f) => `const ${f.name} = ${f.toString()};`);
+  return ["const __name = (f) => f;", ...fns, `return ${task.run.name};`].join("\n");
+}
+
+/** True when every array lives in memory the helper can share (a SharedArrayBuffer). */
+export function allShared(arrays: Float64Array[]): boolean {
+  return arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
+}
+
+/** A Float64Array of n numbers in shared memory, for arrays a chunked task works on. */
+export function sharedArray(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * 8));
+}
+
+/**
+ * Runs chunks 0 .. count−1 of `task` on this thread and one helper: each takes the next chunk not yet
+ * taken until none is left, so a helper that starts late (or never: a busy machine) leaves its share to this
+ * thread. A chunk is computed by the same code on either thread, so where it runs changes no bit.
+ * Returns false, having done nothing, when threads are off, there is no idle helper, or an array is not shared.
+ * A helper that fails leaves its chunks half written: `redo(i)` must restore chunk i's inputs and run it again
+ * (it is then run here); a helper that is still computing after the time limit cannot be overtaken safely,
+ * since it writes the shared arrays, and that is an error.
+ */
+export function runChunks(task: ChunkTask, arrays: Float64Array[], ints: number[], count: number, work: number, redo: (i: number) => void): boolean {
+  if (envProblem !== null) throw new Error(envProblem);
+  if (threads < 2 || count < 2 || !allShared(arrays)) return false;
+  startHelpers();
+  const h = helpers[0];
+  if (!ready(h)) return false;
+  const first = !h.tasks.has(task.name);
+  const seq = ++h.jobs;
+  h.port.postMessage({ seq, name: task.name, arrays, ints, ...(first ? { source: taskSource(task) } : {}) });
+  h.tasks.add(task.name);
+  h.par[0] = TASK;
+  h.par[17] = count;
+  h.par[19] = seq;
+  Atomics.store(h.ctl, 2, 0);
+  Atomics.store(h.ctl, 0, WORK);
+  Atomics.notify(h.ctl, 0);
+  stats.parts++;
+  const mine = new Uint8Array(count);
+  for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
+    mine[i] = 1;
+    task.run(i, arrays, ints, gemmPacked, mainPack());
+  }
+  let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
+  if (s === WORK) {
+    // the helper never started: its message is still queued, and is dropped before its next job (with the source, if it carried it)
+    stats.takenBack++;
+    if (first) h.tasks.delete(task.name);
+    return true;
+  }
+  if (s === RUNNING) s = waitFor(h, timeLimitMs(work));
+  const theirs = count - mine.reduce((a, b) => a + b, 0);
+  if (s === DONE) {
+    Atomics.store(h.ctl, 0, IDLE);
+    stats.chunks += theirs;
+    return true;
+  }
+  h.broken = true;
+  if (theirs > 0) {
+    stats.redone++;
+    stats.lastRedoneTask = task.name;
+  }
+  stopHelpers();
+  threads = 1;
+  if (s === RUNNING) throw new Error(`threads: the helper thread was still computing its part of '${task.name}' after ${timeLimitMs(work).toFixed(0)} ms; run on one thread (setThreads(1), SCRATCHNETS_THREADS=1)`);
+  for (let i = 0; i < count; i++) if (!mine[i]) redo(i);
+  return true;
 }

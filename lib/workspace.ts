@@ -23,13 +23,19 @@ export class Workspace {
   private readonly floats = new WeakMap<object, Map<string, Float64Array>>();
   private readonly ints = new WeakMap<object, Map<string, Int32Array>>();
 
-  /** A tensor of `shape` over the array kept for (owner, name), grown if it is too small; its contents are stale. */
-  tensor(owner: object, name: string, shape: Shape): Tensor {
+  /**
+   * A tensor of `shape` over the array kept for (owner, name), grown if it is too small; its contents are stale.
+   * `shared`: the array must live in shared memory (a SharedArrayBuffer, for a second thread); it is made anew if it does not.
+   */
+  tensor(owner: object, name: string, shape: Shape, shared = false): Tensor {
     const size = shape.reduce((a, b) => a * b, 1);
     let byName = this.floats.get(owner);
     if (!byName) this.floats.set(owner, (byName = new Map()));
     let buf = byName.get(name);
-    if (buf === undefined || buf.length < size) byName.set(name, (buf = new Float64Array(size)));
+    if (buf === undefined || buf.length < size || (shared && !(buf.buffer instanceof SharedArrayBuffer))) {
+      buf = shared ? new Float64Array(new SharedArrayBuffer(Math.max(size, buf?.length ?? 0) * 8)) : new Float64Array(size);
+      byName.set(name, buf);
+    }
     return new Tensor(shape, buf.subarray(0, size));
   }
 

@@ -33,7 +33,7 @@ const nodeStubs: Plugin = {
   setup(b) {
     // lib/threads.ts starts Node worker threads for large products; the page computes on one thread.
     b.onResolve({ filter: /^\.\/threads\.ts$/ }, (args) =>
-      args.importer.endsWith(join("lib", "matrix.ts")) ? { path: resolve(ROOT, "web/one-thread.ts") } : undefined);
+      dirname(args.importer) === resolve(ROOT, "lib") ? { path: resolve(ROOT, "web/one-thread.ts") } : undefined);
     b.onResolve({ filter: /^node:/ }, (args) => {
       if (!(args.path in NODE_STUBS)) return { errors: [{ text: `${args.path} (imported by ${args.importer}) cannot run in the browser; the page must not import it` }] };
       return { path: args.path, namespace: "node-stub" };

@@ -1,0 +1,117 @@
+/**
+ * The LSTM's loops on two threads by bands of the batch's rows (SequenceBands: lstm.ts, runChunks: threads.ts), and the
+ * weight gradient's product split by rows of its output (stackedAtB): bit-identical to one thread, with the helper
+ * having computed a chunk; and when the helper fails after a chunk, the chunk is redone here and the result is unchanged.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Tensor } from "../lib/matrix.ts";
+import { lstmCell, type LstmParams } from "../lib/lstm.ts";
+import { bpttForward, bpttBackward } from "../lib/bptt.ts";
+import { SequenceWorkspace } from "../lib/bptt-sequence.ts";
+import { Sequential } from "../lib/model.ts";
+import { Dense } from "../lib/layers.ts";
+import { Adam } from "../lib/optimizers.ts";
+import { LSTM } from "../lib/recurrent.ts";
+import { setThreads, getThreads, helperStats, failHelperAtNextChunk } from "../lib/threads.ts";
+import { Rng } from "../lib/random.ts";
+import { randn, bitIdentical } from "./_helpers.ts";
+
+interface Case {
+  N: number; T: number; F: number; u: number;
+  dhs?: boolean; h0?: boolean; truncate?: number; initialStateGrad?: boolean;
+}
+
+/** A forward and backward pass of an LSTM through bptt.ts in a workspace (as a layer runs it), twice (the second reuses the arrays): every output of both. */
+function lstmPass(c: Case, beforeBackward: () => void = () => {}, seed = 5): Tensor[] {
+  const rng = new Rng(seed);
+  const p: LstmParams = { W: randn([c.F, 4 * c.u], rng, 0.3), U: randn([c.u, 4 * c.u], rng, 0.1), b: randn([4 * c.u], rng, 0.3) };
+  const x = randn([c.N, c.T, c.F], rng), dhT = randn([c.N, c.u], rng);
+  const dhs = c.dhs ? randn([c.N, c.T, c.u], rng) : undefined;
+  const h0 = c.h0 ? randn([c.N, c.u], rng) : undefined, c0 = c.h0 ? randn([c.N, c.u], rng) : undefined;
+  const workspace = new SequenceWorkspace(), cell = lstmCell();
+  const out: Tensor[] = [];
+  for (let rep = 0; rep < 2; rep++) {
+    const f = bpttForward(cell, p, x, { h0, c0 }, { workspace });
+    out.push(f.hs, f.cs as Tensor);
+    beforeBackward();
+    const r = bpttBackward(cell, p, f, { dhT, dhs, truncate: c.truncate, initialStateGrad: c.initialStateGrad ?? false, stepNorms: false });
+    out.push(r.grads.W, r.grads.U, r.grads.b, ...(r.dx ? [r.dx] : []), ...(r.dh0 ? [r.dh0] : []), ...(r.dc0 ? [r.dc0] : []));
+  }
+  return out;
+}
+
+/** `run()` on 2 threads, repeated until the helper has computed a chunk (on a busy machine this thread may take them all), at most 50 times. */
+function withHelperChunks<T>(run: () => T): T {
+  setThreads(2);
+  try {
+    for (let i = 0; i < 50; i++) {
+      const before = helperStats().chunks;
+      const r = run();
+      if (helperStats().chunks > before) return r;
+    }
+    throw new Error("the helper computed no chunk in 50 tries");
+  } finally {
+    setThreads(1);
+  }
+}
+
+const cases: Case[] = [
+  { N: 32, T: 40, F: 1, u: 128 },
+  { N: 64, T: 50, F: 2, u: 32 },
+  { N: 19, T: 30, F: 3, u: 64, dhs: true, h0: true, initialStateGrad: true },
+  { N: 40, T: 20, F: 2, u: 48, truncate: 7, initialStateGrad: true },
+  { N: 32, T: 17, F: 3, u: 64, dhs: true, truncate: 4 },
+];
+
+test("the LSTM's forward and backward loops on 2 threads, by rows of the batch: bit-identical to 1 thread", () => {
+  for (const c of cases) {
+    const one = lstmPass(c);
+    const two = withHelperChunks(() => lstmPass(c));
+    assert.is(two.length, one.length);
+    one.forEach((t, i) => assert.ok(bitIdentical(t, two[i]), `${JSON.stringify(c)}: output ${i} differs`));
+  }
+});
+
+test("training LSTM(32) → LSTM(32) → Dense(1) for 3 Adam steps on 2 threads: the same weights, bit for bit", () => {
+  const train = (): Float64Array[] => {
+    const rng = new Rng(7);
+    const m = new Sequential({ seed: 3 });
+    m.add(new LSTM(32, { inputShape: [40, 2], returnSequences: true })).add(new LSTM(32)).add(new Dense(1));
+    m.compile({ loss: "mse", optimizer: new Adam() });
+    const x = randn([48, 40, 2], rng), y = randn([48, 1], rng);
+    for (let s = 0; s < 3; s++) m.trainStep(x, y);
+    return m.trainableParams().map((p) => p.value.data.slice());
+  };
+  const one = train(), two = withHelperChunks(train);
+  one.forEach((w, i) => assert.ok(w.every((v, j) => Object.is(v, two[i][j])), `weight ${i} differs`));
+});
+
+test("a helper that fails after a chunk of the forward loop or before one of the backward loop: the chunk is redone here (the forward's inputs restored), the result is unchanged, threading turns off", () => {
+  const c = cases[0];
+  for (const [when, task] of [["after", "lstmBandForward"], ["before", "lstmBandBackward"]] as const) {
+    let failedThere = false;
+    for (let i = 0; i < 50 && !failedThere; i++) {
+      // 2 threads first, then the reference, with a new seed each time: the arrays a failed chunk would leave
+      // unwritten then hold an earlier pass's numbers, which are wrong for this one
+      const seed = (when === "after" ? 100 : 200) + i;
+      setThreads(2);
+      const before = helperStats().redone;
+      // after a chunk of the forward loop, its rows of x(t)·W have been overwritten by the gates, and must be restored;
+      // before a chunk of the backward loop, its rows of dz have not been written at all
+      if (when === "after") failHelperAtNextChunk("after");
+      const two = lstmPass(c, () => {
+        if (when === "before" && getThreads() === 2) failHelperAtNextChunk("before");
+      }, seed);
+      const s = helperStats();
+      failedThere = s.redone === before + 1 && s.lastRedoneTask === task;
+      setThreads(1);
+      const one = lstmPass(c, undefined, seed);
+      one.forEach((t, k) => assert.ok(bitIdentical(t, two[k]), `${task}: output ${k} differs`));
+      if (s.redone > before) assert.is(getThreads(), 1, "threading turned itself off");
+    }
+    assert.ok(failedThere, `the helper failed in no ${task} in 50 tries`);
+  }
+});
+
+test.run();

@@ -30,10 +30,10 @@
  * order, 4 rows at a time, so that with N a multiple of 4 the fast path is
  * bit-identical to the loop (and otherwise equal to it up to rounding).
  */
-import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice, gemmPacked, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice } from "./matrix.ts";
 import { Workspace } from "./workspace.ts";
 import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove, forwardDims } from "./bptt.ts";
-import { getThreads, runChunks, PARALLEL_MIN_WORK, type ChunkTask } from "./threads.ts";
+import { getThreads, runChunks, PARALLEL_MIN_WORK, type ChunkTask, type TaskKernels } from "./threads.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
 export function stepRows(S: Tensor, b: number, N: number): Tensor {
@@ -136,7 +136,7 @@ function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
   if (getThreads() > 1 && m >= 16 && R * m * n >= PARALLEL_MIN_WORK) {
     const C = backwardArrays.take("AtB", m, n), v = [R, m, n, 8 * Math.ceil(m / 16)];
     const s = [A.data, B.data, C.data];
-    if (runChunks(atbTask, s, v, 2, R * m * n, (i) => stackedAtBBand(i, s, v, gemmPacked, new Float64Array(GEMM_KC * GEMM_NC)))) {
+    if (runChunks(atbTask, s, v, 2, R * m * n, (i, kernels, pack) => stackedAtBBand(i, s, v, kernels, pack))) {
       out.data.set(C.data);
       return;
     }
@@ -153,12 +153,12 @@ function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
  * in its order: 128 stacked rows at a time. s = [A, B, out], v = [R, m, n, size]. It names nothing but its arguments:
  * a helper thread compiles this very source (runChunks, threads.ts).
  */
-function stackedAtBBand(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
+function stackedAtBBand(i: number, s: Float64Array[], v: number[], k: TaskKernels, pack: Float64Array): void {
   const [A, B, C] = s;
   const [R, m, n, size] = v;
   const r0 = i * size, r1 = Math.min(m, r0 + size);
   C.fill(0, r0 * n, r1 * n);
-  for (let r = 0; r < R; r += 128) gemm(A.subarray(r * m), 1, m, B.subarray(r * n), n, 1, C, n, n, Math.min(R, r + 128) - r, r0, r1, true, pack);
+  for (let r = 0; r < R; r += 128) k.gemmPacked(A.subarray(r * m), 1, m, B.subarray(r * n), n, 1, C, n, n, Math.min(R, r + 128) - r, r0, r1, true, pack);
 }
 
 const atbTask: ChunkTask = { name: "stackedAtBBand", run: stackedAtBBand, uses: [] };

@@ -16,8 +16,8 @@
  * Keras's unit_forget_bias (on by default) starts b_f at 1, so the cell
  * remembers by default; that is done where the layer initialises its weights.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, rowSlice, gemmPacked, GEMM_KC, GEMM_NC } from "./matrix.ts";
-import { type ChunkTask, runChunks, PARALLEL_MIN_WORK } from "./threads.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, rowSlice, packAll } from "./matrix.ts";
+import { type ChunkTask, type TaskKernels, runChunks, PARALLEL_MIN_WORK } from "./threads.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, type SequenceStack, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
@@ -201,20 +201,20 @@ function lstmSequenceKernels(): SequenceKernels<LstmParams, LstmStepCache> {
  * The forward loop of the fast path (bpttForwardSequence's loop over lstmSequenceKernels' stepForward) for
  * chunk i of the batch's rows only: rows n0 ≤ n < n1, n0 = i·size. The stacks as in bptt-sequence.ts:
  * Z = x(t)·W (T·N, 4u), overwritten by the gates; H, C ((T+1)·N, u) with h(s), c(s) in block T − s;
- * TC (T·N, u) with tanh c(t) in block t. v = [N, T, u, size, skipFirst (h(0) = 0 by default: skip h(0)·U)].
- * It names nothing outside this file but Math (the product kernel comes in as `gemm`): a helper thread
+ * TC (T·N, u) with tanh c(t) in block t; U packed by packAll, b. v = [N, T, u, size, skipFirst (h(0) = 0 by default:
+ * skip h(0)·U)]. It names nothing outside this file but Math (the product kernels come in as `k`): a helper thread
  * compiles this very source (runChunks, threads.ts).
  */
-function lstmBandForward(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
-  const [Z, H, C, TC, U, b] = s;
+function lstmBandForward(i: number, s: Float64Array[], v: number[], k: TaskKernels): void {
+  const [Z, H, C, TC, Up, b] = s;
   const [N, T, u, size, skipFirst] = v;
   const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0, G = 4 * u;
   // the band's rows of block k of a stack of `width` columns
-  const band = (S: Float64Array, k: number, width: number): Float64Array => S.subarray((k * N + n0) * width, (k * N + n1) * width);
+  const band = (S: Float64Array, block: number, width: number): Float64Array => S.subarray((block * N + n0) * width, (block * N + n1) * width);
   for (let t = 0; t < T; t++) {
     const z = band(Z, T - 1 - t, G);
     // z = x W (given) + h(t−1) U
-    if (!(skipFirst === 1 && t === 0)) gemm(band(H, T - t, u), u, 1, U, G, 1, z, G, G, u, 0, rows, true, pack);
+    if (!(skipFirst === 1 && t === 0)) k.gemmPrepacked(band(H, T - t, u), u, 1, Up, z, G, G, u, 0, rows, true);
     lstmGates(z, b, band(C, T - t, u), band(H, T - 1 - t, u), band(C, T - 1 - t, u), band(TC, t, u), rows, u);
   }
 }
@@ -222,15 +222,15 @@ function lstmBandForward(i: number, s: Float64Array[], v: number[], gemm: typeof
 /**
  * The backward loop of the fast path (bpttBackwardSequence's loop over lstmSequenceKernels' stepBackward) for
  * chunk i of the batch's rows: fills the band's rows of the stacked dz (T·N, 4u), block T − 1 − t for step t.
- * s = [dZ, Z (the gates), TC, C, Uᵀ (4u, u), D0, D1, E0, E1 (N, u): ∂L/∂h and ∂L/∂c, two of each, swapped each
+ * s = [dZ, Z (the gates), TC, C, Uᵀ (4u, u) packed by packAll, D0, D1, E0, E1 (N, u): ∂L/∂h and ∂L/∂c, two of each, swapped each
  * step as in the loop, dhT, dcT (N, u), dhs (N, T, u)]; v = [N, T, u, size, truncate (0: none),
  * initialStateGrad, has dhT, has dcT, has dhs]. Self-contained like lstmBandForward.
  */
-function lstmBandBackward(i: number, s: Float64Array[], v: number[], gemm: typeof gemmPacked, pack: Float64Array): void {
-  const [dZ, Z, TC, C, Ut, D0, D1, E0, E1, dhT, dcT, dhs] = s;
+function lstmBandBackward(i: number, s: Float64Array[], v: number[], k: TaskKernels): void {
+  const [dZ, Z, TC, C, Utp, D0, D1, E0, E1, dhT, dcT, dhs] = s;
   const [N, T, u, size, truncate, initialStateGrad, hasDhT, hasDcT, hasDhs] = v;
   const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0, G = 4 * u;
-  const band = (S: Float64Array, k: number, width: number): Float64Array => S.subarray((k * N + n0) * width, (k * N + n1) * width);
+  const band = (S: Float64Array, block: number, width: number): Float64Array => S.subarray((block * N + n0) * width, (block * N + n1) * width);
   let dh = band(D0, 0, u), dhPrev = band(D1, 0, u), dc = band(E0, 0, u), dcPrev = band(E1, 0, u);
   if (hasDhT === 1) dh.set(band(dhT, 0, u));
   else dh.fill(0);
@@ -244,7 +244,7 @@ function lstmBandBackward(i: number, s: Float64Array[], v: number[], gemm: typeo
     lstmGatesBackward(dh, dc, band(Z, T - 1 - t, G), band(TC, t, u), band(C, T - t, u), dz, needPrev ? dcPrev : null, rows, u);
     if (!needPrev) break;
     // ∂L/∂h(t−1) = dz Uᵀ
-    gemm(dz, G, 1, Ut, u, 1, dhPrev, u, u, G, 0, rows, false, pack);
+    k.gemmPrepacked(dz, G, 1, Utp, dhPrev, u, u, G, 0, rows, false);
     [dh, dhPrev] = [dhPrev, dh];
     [dc, dcPrev] = [dcPrev, dc];
     // truncation: the state entering a chunk is a constant of the truncated objective
@@ -284,16 +284,16 @@ const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
     if (size === 0) return null;
     const C = s.C as Tensor, TC = s.stack("tanhC", u);
     checkStep(p, blockOf(s.X, 0, N), blockOf(s.H, T, N), blockOf(C, T, N));
-    // U and b where the helper can read them
-    const U = arrays.take("band U", u, G), b = arrays.take("band b", 1, G);
-    U.data.set(p.U.data);
+    // U, packed once for all the steps' products, and b, where the helper can read them
+    const Up = arrays.take("band U packed", u, G), b = arrays.take("band b", 1, G);
+    packAll(p.U.data, G, 1, u, G, Up.data);
     b.data.set(p.b.data);
-    const stacks = [s.XW.data, s.H.data, C.data, TC.data, U.data, b.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
-    const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i) => {
+    const stacks = [s.XW.data, s.H.data, C.data, TC.data, Up.data, b.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
+    const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i, kernels, pack) => {
       // the helper failed midway: x(t)·W back on the chunk's rows (the gates overwrote some), then the chunk here
-      const n0 = i * size, rows = Math.min(N, n0 + size) - n0, pack = new Float64Array(GEMM_KC * GEMM_NC);
-      for (let k = 0; k < T; k++) gemmPacked(s.X.data.subarray((k * N + n0) * F), F, 1, p.W.data, G, 1, s.XW.data.subarray((k * N + n0) * G), G, G, F, 0, rows, false, pack);
-      lstmBandForward(i, stacks, v, gemmPacked, pack);
+      const n0 = i * size, rows = Math.min(N, n0 + size) - n0;
+      for (let k = 0; k < T; k++) kernels.gemmPacked(s.X.data.subarray((k * N + n0) * F), F, 1, p.W.data, G, 1, s.XW.data.subarray((k * N + n0) * G), G, G, F, 0, rows, false, pack);
+      lstmBandForward(i, stacks, v, kernels);
     });
     if (!done) return null;
     // the caches the loop would have made, over the same blocks
@@ -307,21 +307,21 @@ const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
     const { N, T, u } = stackDims(s), G = 4 * u;
     const size = bandRows(N, T, u);
     if (size === 0) return null;
-    // Uᵀ (4u, u), the four ∂L/∂h, ∂L/∂c buffers and the starting gradients, where the helper can read them
-    const Ut = arrays.take("band Ut", G, u), Ud = p.U.data, ut = Ut.data;
-    for (let j = 0; j < u; j++) for (let q = 0; q < G; q++) ut[q * u + j] = Ud[j * G + q];
+    // Uᵀ (4u, u) packed once for all the steps' products, the four ∂L/∂h, ∂L/∂c buffers and the starting gradients, where the helper can read them
+    const Utp = arrays.take("band Ut packed", G, u);
+    packAll(p.U.data, 1, G, G, u, Utp.data);
     const D = ["dh", "dhPrev", "dc", "dcPrev"].map((name) => arrays.take(`band ${name}`, N, u));
     const given = (name: string, g: Tensor | undefined, rows: number): Float64Array => {
       const a = arrays.take(`band ${name}`, g ? rows : 0, u);
       if (g) a.data.set(g.data);
       return a.data;
     };
-    const stacks = [dZ.data, s.XW.data, s.stack("tanhC", u).data, (s.C as Tensor).data, ut, ...D.map((d) => d.data),
+    const stacks = [dZ.data, s.XW.data, s.stack("tanhC", u).data, (s.C as Tensor).data, Utp.data, ...D.map((d) => d.data),
       given("dhT", o.dhT, N), given("dcT", o.dcT, N), given("dhs", o.dhs, N * T)];
     const v = [N, T, u, size, o.truncate ?? 0, o.initialStateGrad ? 1 : 0, o.dhT ? 1 : 0, o.dcT ? 1 : 0, o.dhs ? 1 : 0];
-    const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i) =>
+    const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i, kernels) =>
       // the helper failed midway: the chunk's inputs are intact (it starts from dhT, dcT), so it runs again here
-      lstmBandBackward(i, stacks, v, gemmPacked, new Float64Array(GEMM_KC * GEMM_NC)),
+      lstmBandBackward(i, stacks, v, kernels),
     );
     if (!done) return null;
     if (!o.initialStateGrad) return { dh: null, dc: null };

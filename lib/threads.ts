@@ -34,12 +34,19 @@
  * computing after a generous time limit, this thread computes its part (the
  * helper writes only to its own scratch) and turns threading off.
  *
+ * A recurrent layer's loops split differently (runChunks, below): each
+ * sequence of the batch is its own recurrence, so the helper runs every step
+ * of the forward (or backward) loop on its band of the batch's rows while this
+ * thread runs the same loop on the other rows, with one hand-over per loop
+ * instead of one per step. Their arrays live in shared memory (the layer's
+ * SequenceWorkspace makes them there when threads are on), so nothing is copied.
+ *
  * The default is one thread: on a machine shared with other work a second
  * thread can be slower, and chapter 04's grid search runs whole models in
  * parallel already.
  */
 import { Worker, MessageChannel, type MessagePort } from "node:worker_threads";
-import { gemmPacked, axpyKernel, axpyBlock, axpyFourRows, axpyOneRow, GEMM_KC, GEMM_NC } from "./matrix.ts";
+import { gemmPacked, gemmPrepacked, axpyKernel, axpyBlock, axpyFourRows, axpyOneRow, GEMM_KC, GEMM_NC } from "./matrix.ts";
 
 /**
  * A product is split only when it has at least this many multiply-adds (m·k·n).
@@ -134,7 +141,7 @@ function chunkPart(
 /** How the helper runs: spin, then sleep, until there is work; take it up; run its part on the shared arrays; say done (or failed). */
 function helperSource(): string {
   // every function the kernels call, defined before its callers
-  const KERNELS = [axpyFourRows, axpyOneRow, axpyBlock, gemmPacked, axpyKernel];
+  const KERNELS = [axpyFourRows, axpyOneRow, axpyBlock, gemmPacked, gemmPrepacked, axpyKernel];
   return `
 let ctl = null;
 try {
@@ -147,7 +154,7 @@ try {
   const port = workerData.port;
   const pack = new Float64Array(${GEMM_KC * GEMM_NC});
   let data = new Float64Array(0), grown = 0;
-  const tasks = new Map();
+  const tasks = new Map(), kernels = { gemmPacked: ${gemmPacked.name}, gemmPrepacked: ${gemmPrepacked.name} };
   const view = (off, len) => data.subarray(off, off + len);
   for (;;) {
     let s = Atomics.load(ctl, 0);
@@ -177,7 +184,7 @@ try {
       const run = tasks.get(job.name);
       for (let i = Atomics.add(ctl, 2, 1); i < p[17]; i = Atomics.add(ctl, 2, 1)) {
         if (Atomics.compareExchange(ctl, 4, 2, 0) === 2) throw new Error("failing before a chunk, as a test asked");
-        run(i, job.arrays, job.ints, ${gemmPacked.name}, pack);
+        run(i, job.arrays, job.ints, kernels, pack);
         if (Atomics.compareExchange(ctl, 4, 1, 0) === 1) throw new Error("failing after a chunk, as a test asked");
       }
     } else if (p[16] > 0) {
@@ -548,15 +555,22 @@ function mainPack(): Float64Array {
 
 // ---------------------------------------------------------------- chunked tasks
 
+/** The product kernels a chunked task is handed (each thread's own copy of matrix.ts's code). */
+export interface TaskKernels {
+  gemmPacked: typeof gemmPacked;
+  gemmPrepacked: typeof gemmPrepacked;
+}
+const mainKernels: TaskKernels = { gemmPacked, gemmPrepacked };
+
 /**
  * Work cut into chunks that each thread can run on its own, start to finish, on arrays in shared memory:
- * `run(i, arrays, ints, gemm, pack)` computes chunk i (the product kernel comes in as `gemm`, with a packing
+ * `run(i, arrays, ints, kernels, pack)` computes chunk i (the product kernels come in as arguments, with a packing
  * scratch). The helper runs the very source of `run` and of the same-file functions it calls (`uses`), so they
  * must name nothing else (see taskSource).
  */
 export interface ChunkTask {
   name: string;
-  run: (i: number, arrays: Float64Array[], ints: number[], gemm: typeof gemmPacked, pack: Float64Array) => void;
+  run: (i: number, arrays: Float64Array[], ints: number[], kernels: TaskKernels, pack: Float64Array) => void;
   uses: Function[];
 }
 
@@ -584,11 +598,13 @@ export function sharedArray(n: number): Float64Array {
  * taken until none is left, so a helper that starts late (or never: a busy machine) leaves its share to this
  * thread. A chunk is computed by the same code on either thread, so where it runs changes no bit.
  * Returns false, having done nothing, when threads are off, there is no idle helper, or an array is not shared.
- * A helper that fails leaves its chunks half written: `redo(i)` must restore chunk i's inputs and run it again
+ * A helper that fails leaves its chunks half written: `redo(i, kernels, pack)` must restore chunk i's inputs and run it again
  * (it is then run here); a helper that is still computing after the time limit cannot be overtaken safely,
  * since it writes the shared arrays, and that is an error.
  */
-export function runChunks(task: ChunkTask, arrays: Float64Array[], ints: number[], count: number, work: number, redo: (i: number) => void): boolean {
+export function runChunks(
+  task: ChunkTask, arrays: Float64Array[], ints: number[], count: number, work: number, redo: (i: number, kernels: TaskKernels, pack: Float64Array) => void,
+): boolean {
   if (envProblem !== null) throw new Error(envProblem);
   if (threads < 2 || count < 2 || !allShared(arrays)) return false;
   startHelpers();
@@ -608,7 +624,7 @@ export function runChunks(task: ChunkTask, arrays: Float64Array[], ints: number[
   const mine = new Uint8Array(count);
   for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
     mine[i] = 1;
-    task.run(i, arrays, ints, gemmPacked, mainPack());
+    task.run(i, arrays, ints, mainKernels, mainPack());
   }
   let s = Atomics.compareExchange(h.ctl, 0, WORK, IDLE);
   if (s === WORK) {
@@ -632,6 +648,6 @@ export function runChunks(task: ChunkTask, arrays: Float64Array[], ints: number[
   stopHelpers();
   threads = 1;
   if (s === RUNNING) throw new Error(`threads: the helper thread was still computing its part of '${task.name}' after ${timeLimitMs(work).toFixed(0)} ms; run on one thread (setThreads(1), SCRATCHNETS_THREADS=1)`);
-  for (let i = 0; i < count; i++) if (!mine[i]) redo(i);
+  for (let i = 0; i < count; i++) if (!mine[i]) redo(i, mainKernels, mainPack());
   return true;
 }

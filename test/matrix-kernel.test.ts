@@ -6,7 +6,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, transpose } from "../lib/matrix.ts";
+import { Tensor, matmul, matmulAtB, matmulABt, matmulNaive, matmulUnpacked, transpose, packAll, gemmPrepacked } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
 import { randn, maxAbsDiff, bitIdentical } from "./_helpers.ts";
 
@@ -82,6 +82,25 @@ test("a row's result does not depend on the rows around it (stacking or splittin
   for (const [r0, r1] of [[0, 9], [9, 18], [3, 4], [5, 17]]) {
     const part = matmul(new Tensor([r1 - r0, k], A.data.slice(r0 * k, r1 * k)), B);
     assert.ok(part.data.every((v, t) => Object.is(v, whole.data[r0 * n + t])), `rows ${r0}..${r1}`);
+  }
+});
+
+test("B packed once (packAll) and multiplied by gemmPrepacked, rows r0..r1, plain or accumulating, B or Bᵀ read: the kernel's sums, bit for bit", () => {
+  const rng = new Rng(9);
+  for (const [m, k, n] of [[16, 128, 512], [9, 300, 200], [21, 40, 130], [5, 600, 64]]) {
+    const A = randn([m, k], rng), B = randn([k, n], rng), Bt = transpose(B), C0 = randn([m, n], rng);
+    for (const [b, bs, bt] of [[B.data, n, 1], [Bt.data, 1, k]] as const) {
+      const packed = new Float64Array(k * n);
+      packAll(b, bs, bt, k, n, packed);
+      for (const accumulate of [false, true]) {
+        const want = groupedNaive(A, B, accumulate ? C0 : undefined), C = C0.clone();
+        // in two calls, rows 0..r and r..m, as two threads would
+        const r = Math.floor(m / 2);
+        gemmPrepacked(A.data, k, 1, packed, C.data, n, n, k, 0, r, accumulate);
+        gemmPrepacked(A.data, k, 1, packed, C.data, n, n, k, r, m, accumulate);
+        assert.ok(bitIdentical(C, want), `${m}×${k}·${k}×${n}, ${bs === 1 ? "Bᵀ" : "B"} read, accumulate ${accumulate}`);
+      }
+    }
   }
 });
 

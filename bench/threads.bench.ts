@@ -1,7 +1,8 @@
 /**
  * The opt-in second core, 1 thread against 2 in the same run: A·B at n = 512, the products of an LSTM(128)
  * step and their neighbours around the split threshold (PARALLEL_MIN_WORK in lib/threads.ts), one forward and
- * backward pass of LSTM(128) over T = 100 with batch 32, and the fixed costs of a split: an empty job's round
+ * backward pass of LSTM(128) over T = 100 with batch 32 (on 2 threads its loops run by bands of the batch's rows,
+ * SequenceBands in lib/bptt.ts), and the fixed costs of a split: an empty job's round
  * trip to the helper, and the copy of an operand that is not in shared memory.
  */
 import { Tensor, matmul, matmulABt } from "../lib/matrix.ts";
@@ -69,10 +70,11 @@ export function run({ quick }: { quick: boolean }): BenchResult {
   const U = uniformTensor([128, 512], -1, 1, rng), into = new Float64Array(new SharedArrayBuffer(U.size * 8));
   const copyUs = bestMs(() => into.set(U.data), { ...timing, minMs: quick ? 5 : 100 }) * 1000;
   setThreads(before);
-  const stats = helperStats(), parts = stats.parts - stats0.parts, takenBack = stats.takenBack - stats0.takenBack, redone = stats.redone - stats0.redone;
+  const stats = helperStats(), parts = stats.parts - stats0.parts, takenBack = stats.takenBack - stats0.takenBack, redone = stats.redone - stats0.redone, chunks = stats.chunks - stats0.chunks;
   table.push(["an empty job to the helper and back (µs)", "", roundTripUs.toFixed(1), ""]);
   table.push(["helper's parts taken back by the main thread (the helper had not started)", "", `${takenBack} of ${parts}`, ""]);
   table.push(["helper's parts redone by the main thread (the helper was too late)", "", `${redone} of ${parts}`, ""]);
+  table.push(["chunks of the recurrent loops (bands of the batch's rows) and stacked products the helper computed", "", `${chunks}`, ""]);
   table.push(["copying a 128×512 operand into shared memory (µs)", copyUs.toFixed(1), "", ""]);
 
   const note = `Wall clock, best of ${quick ? 1 : 5} rounds of ≥ ${quick ? 20 : 300} ms after warm-up, 1 and 2 threads interleaved (${quick ? "once" : "twice"} each). On a machine shared with other work the second core may be busy: the ratio is only as good as the machine is idle.`;

@@ -189,8 +189,8 @@ export function exp(x: number): number {
  */
 export function tanhArray(x: Float64Array, out: Float64Array): void {
   if (out.length < x.length) throw new Error(`tanhArray: out has ${out.length} elements, x has ${x.length}`);
-  const C = TANH_CONSTANTS, P = POW2;
-  const invLn2 = C[0], ln2Hi = C[1], ln2Lo = C[2], q1 = C[3], q2 = C[4], q3 = C[5], q4 = C[6], q5 = C[7];
+  const C = TANH_CONSTANTS, P = POW2, p0 = POW2_OFFSET;
+  const invLn2 = C[0], ln2Hi = C[1], ln2Lo = C[2], q1 = C[3], q2 = C[4], q3 = C[5], q4 = C[6], q5 = C[7], noReduction = C[8], tiny = C[9];
   const n = x.length;
   for (let i = 0; i < n; i++) {
     const xi = x[i];
@@ -200,7 +200,7 @@ export function tanhArray(x: Float64Array, out: Float64Array): void {
       // tanh|x| = −t / (t + 2), t = expm1(a), a = −2|x|
       const a = -2 * ax;
       let t: number;
-      if (ax < HALF_LN2_BOUND / 2) {
+      if (ax < noReduction) {
         // k = 0: no reduction
         const hr = 0.5 * a, hrr = a * hr;
         const R = 1 + hrr * (q1 + hrr * (q2 + hrr * (q3 + hrr * (q4 + hrr * q5))));
@@ -215,7 +215,7 @@ export function tanhArray(x: Float64Array, out: Float64Array): void {
         const R = 1 + hrr * (q1 + hrr * (q2 + hrr * (q3 + hrr * (q4 + hrr * q5))));
         const s = 3 - R * hr;
         const e = r * (hrr * ((R - s) / (6 - r * s)) - c) - c - hrr;
-        const p = P[POW2_OFFSET + k];
+        const p = P[p0 + k];
         t = k === -1 ? 0.5 * (r - e) - 0.5 : (1 - (e - r)) * p - 1;
       }
       z = -t / (t + 2);
@@ -229,7 +229,7 @@ export function tanhArray(x: Float64Array, out: Float64Array): void {
       const R = 1 + hrr * (q1 + hrr * (q2 + hrr * (q3 + hrr * (q4 + hrr * q5))));
       const s = 3 - R * hr;
       const e = r * (hrr * ((R - s) / (6 - r * s)) - c) - c - hrr;
-      const p = P[POW2_OFFSET + k], pInv = P[POW2_OFFSET - k];
+      const p = P[p0 + k], pInv = P[p0 - k];
       const t = k < 20 ? (1 - pInv - (e - r)) * p : k <= 56 ? (r - (e + pInv) + 1) * p : (1 - (e - r)) * p - 1;
       z = 1 - 2 / (t + 2);
     } else {
@@ -237,11 +237,11 @@ export function tanhArray(x: Float64Array, out: Float64Array): void {
     }
     // tanh x = sign(x)·tanh|x|, with x/|x| = ±1 exactly (a multiply, not a branch on the data's sign);
     // tanh x = x for |x| < 2^-28 (±0 and subnormals too); ±1 for |x| ≥ 22; NaN stays NaN
-    out[i] = ax < TWO_M28 ? xi : ax < 22 ? z * (xi / ax) : xi > 0 ? 1 : xi < 0 ? -1 : xi;
+    out[i] = ax < tiny ? xi : ax < 22 ? z * (xi / ax) : xi > 0 ? 1 : xi < 0 ? -1 : xi;
   }
 }
-/** invln2, ln2 head and tail, Q1..Q5: tanhArray's constants, read from memory (see there). */
-const TANH_CONSTANTS = new Float64Array([INV_LN2, LN2_HI, LN2_LO, Q1, Q2, Q3, Q4, Q5]);
+/** tanhArray's constants, read from memory (see there): invln2, ln2 head and tail, Q1..Q5, |x| below which 2|x| needs no reduction, 2^-28. */
+const TANH_CONSTANTS = new Float64Array([INV_LN2, LN2_HI, LN2_LO, Q1, Q2, Q3, Q4, Q5, HALF_LN2_BOUND / 2, TWO_M28]);
 
 // Warm-up: one pass over inputs that reach every branch of tanhArray, repeated long enough for V8 to
 // record type feedback for all of them. Without it a branch that real data reaches rarely (|x| ≥ 6.8,

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { tanh, expm1, exp, tanhArray } from "../lib/elementary.ts";
+import { tanh, expm1, exp, tanhArray, sigmoidArray } from "../lib/elementary.ts";
+import { sigmoid } from "../lib/activations.ts";
 import { Rng } from "../lib/random.ts";
 
 // Bit-identity with V8's Math functions: compared as 64-bit patterns (Object.is for NaN, whose payload may differ).
@@ -92,8 +93,32 @@ test("tanhArray equals Math.tanh bit for bit (edge values, 2 million random inpu
   }
 });
 
-test("tanhArray refuses an output shorter than its input", () => {
-  assert.throws(() => tanhArray(new Float64Array(4), new Float64Array(3)), /out has 3 elements, x has 4/);
+test("sigmoidArray equals 1 / (1 + Math.exp(-x)) (activations.ts's sigmoid) bit for bit (edge values, 2 million random inputs, in place too)", () => {
+  // the exp argument is −x: the edge values (all signed) cover exp's bounds; ×30 spreads the random inputs over (−900, 900)
+  const random = randomInputs(2_000_000, 3);
+  for (let i = 0; i < random.length; i += 2) random[i] *= 30;
+  for (const xs of [edge, random]) {
+    const out = new Float64Array(xs.length);
+    sigmoidArray(xs, out);
+    const bad: string[] = [];
+    for (let i = 0; i < xs.length; i++) if (!same(out[i], sigmoid(xs[i])) && bad.length < 5) bad.push(`sigmoidArray at ${xs[i]}: ${out[i]}, sigmoid ${sigmoid(xs[i])}`);
+    assert.equal(bad, []);
+    const inPlace = xs.slice();
+    sigmoidArray(inPlace, inPlace);
+    assert.ok(inPlace.every((v, i) => same(v, out[i])));
+  }
+});
+
+test("tanhArray and sigmoidArray write only their range [from, to), and refuse a bad range or a short output", () => {
+  const x = Float64Array.from([0.5, -2, 3, 0.25, -1]);
+  for (const [f, ref] of [[tanhArray, Math.tanh], [sigmoidArray, sigmoid]] as const) {
+    const out = new Float64Array(5).fill(7);
+    f(x, out, 1, 4);
+    assert.equal(Array.from(out), [7, ref(-2), ref(3), ref(0.25), 7]);
+    assert.throws(() => f(x, new Float64Array(3)), /out has 3 elements, the range needs 5/);
+    assert.throws(() => f(x, out, 2, 6), /range \[2, 6\) is not within x's 5 elements/);
+    assert.throws(() => f(x, out, 3, 2), /range \[3, 2\)/);
+  }
 });
 
 test.run();

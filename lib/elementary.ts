@@ -270,8 +270,9 @@ export function sigmoidArray(x: Float64Array, out: Float64Array, from = 0, to = 
   for (let i = from; i < to; i++) {
     const v = -x[i];
     const av = Math.abs(v);
-    // e^v: v = k·ln2 + r, r = hi − lo, k the integer nearest v/ln2 (0 for |v| ≤ ln2/2: no reduction)
-    const k = av < reduceFrom ? 0 : (((invLn2 * av + half) | 0) * (v / av)) | 0;
+    // e^v: v = k·ln2 + r, r = hi − lo, k the integer nearest v/ln2 (0 for |v| ≤ ln2/2: no reduction;
+    // 0 too for the arguments Math.exp takes below, so that 2^k's index stays in its table)
+    const k = av < reduceFrom || !(av < big) ? 0 : (((invLn2 * av + half) | 0) * (v / av)) | 0;
     const hi = v - k * ln2Hi, lo = k * ln2Lo;
     const r = hi - lo;
     // e^r = 1 + r + r·c/(2 − c), c = r − r²(P1 + r²(P2 + …)), then scaled by 2^k

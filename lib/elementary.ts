@@ -189,7 +189,7 @@ export function exp(x: number): number {
  * k ∈ [3, 63]), so each half keeps only the branches its k can reach. The constants (even 1 and 2)
  * are read into locals before the loop: written as literals, V8 rebuilds each double from an
  * immediate on every iteration (measured on 204,800 normal(0, 1.5) values: 1.34x faster than a loop
- * of Math.tanh; 1.25x with 0.5, 1, 2, 3, 6, 22 as literals; 1.15x with every constant a literal).
+ * of Math.tanh; 1.25x with 0.5, 1, 2, 3, 6, 22 as literals; 0.95x, slower, with every constant a literal).
  * The one store happens on every iteration, and the table reads on every pass through their half,
  * so that no rarely taken branch lacks the optimiser's type feedback (see the warm-up below).
  */

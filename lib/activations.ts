@@ -6,6 +6,7 @@
  * losses.ts avoids it when training a classifier.
  */
 import { Tensor } from "./matrix.ts";
+import { tanhArray, sigmoidArray } from "./elementary.ts";
 
 export type ActivationName = "linear" | "relu" | "tanh" | "sigmoid" | "softmax";
 
@@ -52,10 +53,12 @@ export function activationForward(name: ActivationName, z: Tensor, inPlace = fal
       }
       break;
     case "tanh":
-      for (let i = 0; i < zd.length; i++) ad[i] = Math.tanh(zd[i]);
+      // Math.tanh's bits, faster (lib/elementary.ts)
+      tanhArray(zd, ad);
       break;
     case "sigmoid":
-      for (let i = 0; i < zd.length; i++) ad[i] = sigmoid(zd[i]);
+      // sigmoid()'s bits, faster (lib/elementary.ts)
+      sigmoidArray(zd, ad);
       break;
     case "softmax":
       softmaxRows(zd, ad, z.shape[z.rank - 1]);
@@ -72,6 +75,13 @@ export function activationForward(name: ActivationName, z: Tensor, inPlace = fal
 export function activationForwardBias(name: "linear" | "relu" | "tanh" | "sigmoid", z: Tensor, bias: Tensor, out: Tensor): ActivationCache {
   const zd = z.data, bd = bias.data, od = out.data, u = bd.length;
   if (od.length !== zd.length || zd.length % u !== 0) throw new Error(`activation '${name}': z (${z.shape.join(", ")}), bias (${u}) and out (${out.shape.join(", ")}) do not fit`);
+  if (name === "tanh" || name === "sigmoid") {
+    // z + b, then σ over the whole block: tanhArray and sigmoidArray give Math.tanh's and sigmoid()'s bits, faster (lib/elementary.ts)
+    for (let r = 0; r < zd.length; r += u) for (let j = 0; j < u; j++) od[r + j] = zd[r + j] + bd[j];
+    if (name === "tanh") tanhArray(od, od);
+    else sigmoidArray(od, od);
+    return { name, a: out };
+  }
   for (let r = 0; r < zd.length; r += u) {
     switch (name) {
       case "linear":
@@ -82,12 +92,6 @@ export function activationForwardBias(name: "linear" | "relu" | "tanh" | "sigmoi
           const v = zd[r + j] + bd[j];
           od[r + j] = 0.5 * (v + Math.abs(v));
         }
-        break;
-      case "tanh":
-        for (let j = 0; j < u; j++) od[r + j] = Math.tanh(zd[r + j] + bd[j]);
-        break;
-      case "sigmoid":
-        for (let j = 0; j < u; j++) od[r + j] = sigmoid(zd[r + j] + bd[j]);
         break;
     }
   }

@@ -100,14 +100,19 @@ export function run({ quick }: { quick: boolean }): BenchResult {
 
   // one training update on the adding problem, T = 50, batch 64
   const adding = addingProblem(64, 50, new Rng(3));
-  const update = (layer: LSTM | SimpleRNN): number => {
+  const update = (layer: LSTM | SimpleRNN, options = timing): number => {
     const m = new Sequential({ seed: 1 });
     m.add(layer).add(new Dense(1));
     m.compile({ loss: "mse", optimizer: new Adam() });
-    return bestMs(() => m.trainStep(adding.x, adding.y), timing);
+    return bestMs(() => m.trainStep(adding.x, adding.y), options);
   };
   const lstm32T50UpdateMs = update(new LSTM(32, { inputShape: [50, 2] }));
   const rnn64T50UpdateMs = update(new SimpleRNN(64, { inputShape: [50, 2], activation: "tanh" }));
+  // the same on 2 threads (its loops by bands of the batch's rows), wall clock, beside 1 thread on the wall clock
+  const rnn64T50UpdateMs1ThreadWall = update(new SimpleRNN(64, { inputShape: [50, 2], activation: "tanh" }), wall);
+  setThreads(2);
+  const rnn64T50UpdateMs2Threads = update(new SimpleRNN(64, { inputShape: [50, 2], activation: "tanh" }), wall);
+  setThreads(1);
   // the floor the matrix kernel sets: the SimpleRNN(64) update's products alone, in the fast path's shapes
   const rnn64T50ProductsMs = bestMs(rnnProducts(64, 64, 50, 2, rng), timing);
   setThreads(before);
@@ -125,10 +130,12 @@ export function run({ quick }: { quick: boolean }): BenchResult {
     ["LSTM(32)→Dense(1), adding problem T = 50, batch 64: one update", lstm32T50UpdateMs.toFixed(1), "≤ 30 (PyTorch ≈ 15)"],
     ["SimpleRNN(64, tanh)→Dense(1), the same: one update", rnn64T50UpdateMs.toFixed(1), "≤ 16 (PyTorch ≈ 8)"],
     ["  its matrix products alone (h·Whh, dz·Whhᵀ per step; X·Whx, Σ hᵀdz, Σ xᵀdz)", rnn64T50ProductsMs.toFixed(1), `${((100 * rnn64T50ProductsMs) / rnn64T50UpdateMs).toFixed(0)}% of the update`],
+    ["  wall clock, 1 thread", rnn64T50UpdateMs1ThreadWall.toFixed(1), ""],
+    ["  wall clock, 2 threads (loops by bands of the batch's rows)", rnn64T50UpdateMs2Threads.toFixed(1), `${(rnn64T50UpdateMs1ThreadWall / rnn64T50UpdateMs2Threads).toFixed(2)}× the 1-thread speed`],
   ];
   const note = "Best of 5–7 rounds (≥ 300 ms each, after warm-up), float64, one thread, CPU time unless marked wall clock.";
   return {
     table, note,
-    json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs, bpttStepVsSequence, lstm128T100Ms1ThreadWall, lstm128T100Ms2Threads, lstm32T50UpdateMs, rnn64T50UpdateMs, rnn64T50ProductsMs },
+    json: { lstm2x250StepMs, lstm128T100Ms, lstm2x250GradMs, lstm2x250AdamMs, bpttStepVsSequence, lstm128T100Ms1ThreadWall, lstm128T100Ms2Threads, lstm32T50UpdateMs, rnn64T50UpdateMs, rnn64T50ProductsMs, rnn64T50UpdateMs1ThreadWall, rnn64T50UpdateMs2Threads },
   };
 }

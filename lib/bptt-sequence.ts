@@ -40,6 +40,22 @@ export function stepRows(S: Tensor, b: number, N: number): Tensor {
   return rowSlice(S, b * N, (b + 1) * N);
 }
 
+/** N, T and u of a pass's stacks: X is (T·N, F) and H ((T+1)·N, u). */
+export function stackDims(s: SequenceStack): { N: number; T: number; u: number } {
+  const N = s.H.shape[0] - s.X.shape[0];
+  return { N, T: s.X.shape[0] / N, u: s.H.shape[1] };
+}
+
+/**
+ * Rows of the batch per chunk of a cell's loops on two threads (SequenceBands): 2 chunks (4 from 128 rows up),
+ * each a multiple of 8 rows (the kernel's row block); or 0 when the loop is not worth splitting: fewer than 16
+ * rows, or less work (T·N·u·G multiply-adds for the G columns of h·U) than the smallest product worth splitting.
+ */
+export function bandRows(N: number, T: number, u: number, G: number): number {
+  if (N < 16 || T * N * u * G < PARALLEL_MIN_WORK) return 0;
+  return 8 * Math.ceil(N / (N >= 128 ? 4 : 2) / 8);
+}
+
 /**
  * The forward pass's arrays, kept from one pass to the next instead of fresh ones every pass:
  * the stacks x(t), x(t)·W, h(t), c(t) and the cells' per-step blocks (tanh c(t), …), each

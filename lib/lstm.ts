@@ -16,8 +16,9 @@
  * Keras's unit_forget_bias (on by default) starts b_f at 1, so the cell
  * remembers by default; that is done where the layer initialises its weights.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, rowSlice, packAll } from "./matrix.ts";
-import { type ChunkTask, type TaskKernels, runChunks, PARALLEL_MIN_WORK } from "./threads.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, packAll } from "./matrix.ts";
+import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
+import { stepRows, stackDims, bandRows } from "./bptt-sequence.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, type SequenceStack, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
@@ -258,32 +259,14 @@ function lstmBandBackward(i: number, s: Float64Array[], v: number[], k: TaskKern
 const forwardTask: ChunkTask = { name: "lstmBandForward", run: lstmBandForward, uses: [lstmGates] };
 const backwardTask: ChunkTask = { name: "lstmBandBackward", run: lstmBandBackward, uses: [lstmGatesBackward] };
 
-/**
- * Rows of the batch per chunk: 2 chunks (4 from 128 rows up), each a multiple of 8 rows (the kernel's row block), or
- * 0 when the loop is not worth splitting: fewer than 16 rows, or less work than the smallest product worth splitting.
- */
-function bandRows(N: number, T: number, u: number): number {
-  if (N < 16 || T * N * u * 4 * u < PARALLEL_MIN_WORK) return 0;
-  return 8 * Math.ceil(N / (N >= 128 ? 4 : 2) / 8);
-}
-
-/** N, T and u of the stacks: X is (T·N, F) and H ((T+1)·N, u). */
-function stackDims(s: SequenceStack): { N: number; T: number; u: number } {
-  const N = s.H.shape[0] - s.X.shape[0];
-  return { N, T: s.X.shape[0] / N, u: s.H.shape[1] };
-}
-
-/** Block k of a stack with N rows per block, as an (N, ·) view. */
-const blockOf = (S: Tensor, k: number, N: number): Tensor => rowSlice(S, k * N, (k + 1) * N);
-
 /** The LSTM's loops on bands of rows (SequenceBands, bptt.ts): bit-identical to lstmSequenceKernels' loops. */
 const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
   forward(p, s, arrays) {
     const { N, T, u } = stackDims(s), G = 4 * u, F = s.X.shape[1];
-    const size = bandRows(N, T, u);
+    const size = bandRows(N, T, u, G);
     if (size === 0) return null;
     const C = s.C as Tensor, TC = s.stack("tanhC", u);
-    checkStep(p, blockOf(s.X, 0, N), blockOf(s.H, T, N), blockOf(C, T, N));
+    checkStep(p, stepRows(s.X, 0, N), stepRows(s.H, T, N), stepRows(C, T, N));
     // U, packed once for all the steps' products, and b, where the helper can read them
     const Up = arrays.take("band U packed", u, G), b = arrays.take("band b", 1, G);
     packAll(p.U.data, G, 1, u, G, Up.data);
@@ -299,13 +282,13 @@ const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
     // the caches the loop would have made, over the same blocks
     const stack = new Array<LstmStepCache>(T);
     for (let t = 0; t < T; t++) {
-      stack[t] = { p, x: blockOf(s.X, T - 1 - t, N), hPrev: blockOf(s.H, T - t, N), cPrev: blockOf(C, T - t, N), gates: blockOf(s.XW, T - 1 - t, N), tanhC: blockOf(TC, t, N) };
+      stack[t] = { p, x: stepRows(s.X, T - 1 - t, N), hPrev: stepRows(s.H, T - t, N), cPrev: stepRows(C, T - t, N), gates: stepRows(s.XW, T - 1 - t, N), tanhC: stepRows(TC, t, N) };
     }
     return stack;
   },
   backward(p, s, dZ, o, arrays) {
     const { N, T, u } = stackDims(s), G = 4 * u;
-    const size = bandRows(N, T, u);
+    const size = bandRows(N, T, u, G);
     if (size === 0) return null;
     // Uᵀ (4u, u) packed once for all the steps' products, the four ∂L/∂h, ∂L/∂c buffers and the starting gradients, where the helper can read them
     const Utp = arrays.take("band Ut packed", G, u);

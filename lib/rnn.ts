@@ -10,9 +10,11 @@
  *
  * σ_h is tanh (Keras's default), relu, sigmoid or linear.
  */
-import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, full } from "./matrix.ts";
+import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, full, packAll } from "./matrix.ts";
 import { type ActivationCache, activationForward, activationForwardBias, activationBackward } from "./activations.ts";
-import { type Cell, type SequenceKernels, isZeroState } from "./bptt.ts";
+import { type Cell, type SequenceKernels, type SequenceBands, isZeroState } from "./bptt.ts";
+import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
+import { stepRows, stackDims, bandRows } from "./bptt-sequence.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -128,8 +130,115 @@ function rnnSequenceKernels(activation: RnnActivation): SequenceKernels<RnnParam
       if (dPrev) ws.timesTransposed(dzh, cache.p.Whh, dPrev.h);
     },
     biasGrad: (dZ, _same, gb) => void colSums(dZ, gb),
+    ...(activation === "tanh" ? { bands: rnnBands } : {}),
   };
 }
+
+// ---------------------------------------------------------------- the same loops on two threads, by rows of the batch
+
+/**
+ * The forward loop of the fast path (bpttForwardSequence's loop over rnnSequenceKernels("tanh")'s stepForward) for
+ * chunk i of the batch's rows only: rows n0 ≤ n < n1, n0 = i·size. The stacks as in bptt-sequence.ts: Z = x(t)·Whx
+ * (T·N, u), step t's block T − 1 − t gaining h(t−1)·Whh; H ((T+1)·N, u) with h(s) in block T − s. s = [Z, H, Whh
+ * packed by packAll, bh]; v = [N, T, u, size, skipFirst (h(0) = 0 by default: skip h(0)·Whh)]. Math.tanh gives the
+ * bits of activationForwardBias's tanhArray. It names nothing outside itself but Math (the product kernels come in
+ * as `k`): a helper thread compiles this very source (runChunks, threads.ts).
+ */
+function rnnBandForward(i: number, s: Float64Array[], v: number[], k: TaskKernels): void {
+  const [Z, H, Wp, bh] = s;
+  const [N, T, u, size, skipFirst] = v;
+  const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0;
+  const band = (S: Float64Array, block: number): Float64Array => S.subarray((block * N + n0) * u, (block * N + n1) * u);
+  for (let t = 0; t < T; t++) {
+    const z = band(Z, T - 1 - t), h = band(H, T - 1 - t);
+    // z_h(t) = [x(t)·Whx, given] + h(t−1)·Whh
+    if (!(skipFirst === 1 && t === 0)) k.gemmPrepacked(band(H, T - t), u, 1, Wp, z, u, u, u, 0, rows, true);
+    // h(t) = tanh(z_h(t) + bh)
+    for (let n = 0; n < rows; n++) for (let j = 0; j < u; j++) h[n * u + j] = Math.tanh(z[n * u + j] + bh[j]);
+  }
+}
+
+/**
+ * The backward loop of the fast path (bpttBackwardSequence's loop over rnnSequenceKernels("tanh")'s stepBackward) for
+ * chunk i of the batch's rows: fills the band's rows of the stacked dz (T·N, u), block T − 1 − t for step t.
+ * s = [dZ, H, Whhᵀ packed by packAll, D0, D1 (N, u): ∂L/∂h, two buffers swapped each step as in the loop,
+ * dhT (N, u), dhs (N, T, u)]; v = [N, T, u, size, truncate (0: none), initialStateGrad, has dhT, has dhs].
+ * Self-contained like rnnBandForward.
+ */
+function rnnBandBackward(i: number, s: Float64Array[], v: number[], k: TaskKernels): void {
+  const [dZ, H, WTp, D0, D1, dhT, dhs] = s;
+  const [N, T, u, size, truncate, initialStateGrad, hasDhT, hasDhs] = v;
+  const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0;
+  const band = (S: Float64Array, block: number): Float64Array => S.subarray((block * N + n0) * u, (block * N + n1) * u);
+  let dh = band(D0, 0), dhPrev = band(D1, 0);
+  if (hasDhT === 1) dh.set(band(dhT, 0));
+  else dh.fill(0);
+  for (let t = T - 1; t >= 0; t--) {
+    // ∂L/∂h(t) = from above at this step + carried back from step t+1
+    if (hasDhs === 1) for (let n = 0; n < rows; n++) for (let j = 0; j < u; j++) dh[n * u + j] += dhs[((n0 + n) * T + t) * u + j];
+    // ∂L/∂z_h(t) = ∂L/∂h(t) ⊙ (1 − h(t)²)
+    const dz = band(dZ, T - 1 - t), h = band(H, T - 1 - t);
+    for (let q = 0; q < rows * u; q++) dz[q] = dh[q] * (1 - h[q] * h[q]);
+    if (!(t > 0 || initialStateGrad === 1)) break;
+    // ∂L/∂h(t−1) = ∂L/∂z_h(t)·Whhᵀ
+    k.gemmPrepacked(dz, u, 1, WTp, dhPrev, u, u, u, 0, rows, false);
+    [dh, dhPrev] = [dhPrev, dh];
+    // truncation: the state entering a chunk is a constant of the truncated objective
+    if (truncate > 0 && t > 0 && t % truncate === 0) dh.fill(0);
+  }
+}
+
+const forwardTask: ChunkTask = { name: "rnnBandForward", run: rnnBandForward, uses: [] };
+const backwardTask: ChunkTask = { name: "rnnBandBackward", run: rnnBandBackward, uses: [] };
+
+/** The tanh SimpleRNN's loops on bands of rows (SequenceBands, bptt.ts): bit-identical to rnnSequenceKernels("tanh")'s loops. */
+const rnnBands: SequenceBands<RnnParams, RnnStepCache> = {
+  forward(p, s, arrays) {
+    const { N, T, u } = stackDims(s), F = s.X.shape[1];
+    const size = bandRows(N, T, u, u);
+    if (size === 0) return null;
+    checkStep(p, stepRows(s.X, 0, N), stepRows(s.H, T, N));
+    // Whh, packed once for all the steps' products, and bh, where the helper can read them
+    const Wp = arrays.take("band Whh packed", u, u), bh = arrays.take("band bh", 1, u);
+    packAll(p.Whh.data, u, 1, u, u, Wp.data);
+    bh.data.set(p.bh.data);
+    const stacks = [s.XW.data, s.H.data, Wp.data, bh.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
+    const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * u, (i, kernels, pack) => {
+      // the helper failed midway: x(t)·Whx back on the chunk's rows (some have gained h(t−1)·Whh), then the chunk here
+      const n0 = i * size, rows = Math.min(N, n0 + size) - n0;
+      for (let b = 0; b < T; b++) kernels.gemmPacked(s.X.data.subarray((b * N + n0) * F), F, 1, p.Whx.data, u, 1, s.XW.data.subarray((b * N + n0) * u), u, u, F, 0, rows, false, pack);
+      rnnBandForward(i, stacks, v, kernels);
+    });
+    if (!done) return null;
+    // the caches the loop would have made, over the same blocks
+    const stack = new Array<RnnStepCache>(T);
+    for (let t = 0; t < T; t++) stack[t] = { p, x: stepRows(s.X, T - 1 - t, N), hPrev: stepRows(s.H, T - t, N), act: { name: "tanh", a: stepRows(s.H, T - 1 - t, N) } };
+    return stack;
+  },
+  backward(p, s, dZ, o, arrays) {
+    const { N, T, u } = stackDims(s);
+    const size = bandRows(N, T, u, u);
+    if (size === 0) return null;
+    // Whhᵀ packed once for all the steps' products, the two ∂L/∂h buffers and the starting gradients, where the helper can read them
+    const WTp = arrays.take("band Whh' packed", u, u);
+    packAll(p.Whh.data, 1, u, u, u, WTp.data);
+    const D = [arrays.take("band dh", N, u), arrays.take("band dhPrev", N, u)];
+    const given = (name: string, g: Tensor | undefined, rows: number): Float64Array => {
+      const a = arrays.take(`band ${name}`, g ? rows : 0, u);
+      if (g) a.data.set(g.data);
+      return a.data;
+    };
+    const stacks = [dZ.data, s.H.data, WTp.data, D[0].data, D[1].data, given("dhT", o.dhT, N), given("dhs", o.dhs, N * T)];
+    const v = [N, T, u, size, o.truncate ?? 0, o.initialStateGrad ? 1 : 0, o.dhT ? 1 : 0, o.dhs ? 1 : 0];
+    const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * u, (i, kernels) =>
+      // the helper failed midway: the chunk's inputs are intact (it starts from dhT), so it runs again here
+      rnnBandBackward(i, stacks, v, kernels),
+    );
+    if (!done) return null;
+    // after T steps, each swapping the pair: ∂L/∂h(0) is in the buffer of T's parity
+    return { dh: o.initialStateGrad ? D[T % 2].clone() : null, dc: null };
+  },
+};
 
 /** The SimpleRNN as a cell for the BPTT loop. */
 export function simpleRnnCell(activation: RnnActivation = "tanh"): Cell<RnnParams, RnnStepCache> {

@@ -297,7 +297,21 @@ export function axpyFourRows(a: Float64Array, a0: number, si: number, sp: number
       c[r3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
     }
   }
-  for (; p < k; p++) {
+  // the last k mod 4 terms one at a time, two per pass over the rows (c + t_p + t_p+1 rounds as c += t_p; c += t_p+1):
+  // a product with 1–3 input features (x(t)·W of the lecture's RNNs) is all singles
+  for (; p + 2 <= k; p += 2) {
+    const op = p * sp, oq = op + sp, bp = p * bs, bq = bp + bs;
+    const x0 = a[q0 + op], x1 = a[q1 + op], x2 = a[q2 + op], x3 = a[q3 + op];
+    const y0 = a[q0 + oq], y1 = a[q1 + oq], y2 = a[q2 + oq], y3 = a[q3 + oq];
+    for (let j = 0; j < w; j++) {
+      const x = b[bp + j], y = b[bq + j];
+      c[r0 + j] = c[r0 + j] + x0 * x + y0 * y;
+      c[r1 + j] = c[r1 + j] + x1 * x + y1 * y;
+      c[r2 + j] = c[r2 + j] + x2 * x + y2 * y;
+      c[r3 + j] = c[r3 + j] + x3 * x + y3 * y;
+    }
+  }
+  if (p < k) {
     const op = p * sp, bp = p * bs;
     const x0 = a[q0 + op], x1 = a[q1 + op], x2 = a[q2 + op], x3 = a[q3 + op];
     for (let j = 0; j < w; j++) {

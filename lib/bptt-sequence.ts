@@ -23,6 +23,10 @@
  * gains those savings and its choice of product form for dz(t)·Uᵀ (StepWorkspace.timesTransposed
  * below), about 10% (`npm run bench`, rnn.bpttStepVsSequence): the rest is the kernel's.
  *
+ * On two threads (setThreads(2)), a cell with SequenceBands (the LSTM, the tanh SimpleRNN) runs each of the
+ * two loops on bands of the batch's rows, one band per thread (bptt.ts, SequenceBands): the same steps on the
+ * same stacks, with the same bits.
+ *
  * The stacks are time-major and run backwards in time: block T−1−t (rows
  * (T−1−t)·N .. (T−t)·N) holds step t, one contiguous block used in place as an
  * (N, ·) view. Backwards, because the step-by-step loop adds the steps' terms

@@ -51,6 +51,16 @@ export function stackDims(s: SequenceStack): { N: number; T: number; u: number }
 }
 
 /**
+ * x(t)·W again on rows n0 .. n0+rows of every step's block of the stack XW (T·N, G), from X (T·N, F): what a
+ * chunk of a cell's forward loop on two threads needs restored before it runs again (its steps add h(t−1)·U
+ * to those rows, or overwrite them with gates). The same kernel order as the product before the loop, so the same bits.
+ */
+export function restoreInputRows(s: SequenceStack, W: Tensor, n0: number, rows: number, k: TaskKernels, pack: Float64Array): void {
+  const { N, T } = stackDims(s), [F, G] = W.shape;
+  for (let b = 0; b < T; b++) k.gemmPacked(s.X.data.subarray((b * N + n0) * F), F, 1, W.data, G, 1, s.XW.data.subarray((b * N + n0) * G), G, G, F, 0, rows, false, pack);
+}
+
+/**
  * Rows of the batch per chunk of a cell's loops on two threads (SequenceBands): 2 chunks (4 from 128 rows up),
  * each a multiple of 8 rows (the kernel's row block); or 0 when the loop is not worth splitting: fewer than 16
  * rows, or less work (T·N·u·G multiply-adds for the G columns of h·U) than the smallest product worth splitting.

@@ -18,7 +18,7 @@
  */
 import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, packAll } from "./matrix.ts";
 import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
-import { stepRows, stackDims, bandRows } from "./bptt-sequence.ts";
+import { stepRows, stackDims, bandRows, restoreInputRows } from "./bptt-sequence.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, type SequenceStack, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
@@ -262,7 +262,7 @@ const backwardTask: ChunkTask = { name: "lstmBandBackward", run: lstmBandBackwar
 /** The LSTM's loops on bands of rows (SequenceBands, bptt.ts): bit-identical to lstmSequenceKernels' loops. */
 const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
   forward(p, s, arrays) {
-    const { N, T, u } = stackDims(s), G = 4 * u, F = s.X.shape[1];
+    const { N, T, u } = stackDims(s), G = 4 * u;
     const size = bandRows(N, T, u, G);
     if (size === 0) return null;
     const C = s.C as Tensor, TC = s.stack("tanhC", u);
@@ -274,8 +274,7 @@ const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
     const stacks = [s.XW.data, s.H.data, C.data, TC.data, Up.data, b.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
     const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i, kernels, pack) => {
       // the helper failed midway: x(t)·W back on the chunk's rows (the gates overwrote some), then the chunk here
-      const n0 = i * size, rows = Math.min(N, n0 + size) - n0;
-      for (let k = 0; k < T; k++) kernels.gemmPacked(s.X.data.subarray((k * N + n0) * F), F, 1, p.W.data, G, 1, s.XW.data.subarray((k * N + n0) * G), G, G, F, 0, rows, false, pack);
+      restoreInputRows(s, p.W, i * size, Math.min(N, (i + 1) * size) - i * size, kernels, pack);
       lstmBandForward(i, stacks, v, kernels);
     });
     if (!done) return null;

@@ -14,7 +14,7 @@ import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, full, packAll 
 import { type ActivationCache, activationForward, activationForwardBias, activationBackward } from "./activations.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, isZeroState } from "./bptt.ts";
 import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
-import { stepRows, stackDims, bandRows } from "./bptt-sequence.ts";
+import { stepRows, stackDims, bandRows, restoreInputRows } from "./bptt-sequence.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -194,7 +194,7 @@ const backwardTask: ChunkTask = { name: "rnnBandBackward", run: rnnBandBackward,
 /** The tanh SimpleRNN's loops on bands of rows (SequenceBands, bptt.ts): bit-identical to rnnSequenceKernels("tanh")'s loops. */
 const rnnBands: SequenceBands<RnnParams, RnnStepCache> = {
   forward(p, s, arrays) {
-    const { N, T, u } = stackDims(s), F = s.X.shape[1];
+    const { N, T, u } = stackDims(s);
     const size = bandRows(N, T, u, u);
     if (size === 0) return null;
     checkStep(p, stepRows(s.X, 0, N), stepRows(s.H, T, N));
@@ -205,8 +205,7 @@ const rnnBands: SequenceBands<RnnParams, RnnStepCache> = {
     const stacks = [s.XW.data, s.H.data, Wp.data, bh.data], v = [N, T, u, size, s.zeroStart ? 1 : 0];
     const done = runChunks(forwardTask, stacks, v, Math.ceil(N / size), T * N * u * u, (i, kernels, pack) => {
       // the helper failed midway: x(t)·Whx back on the chunk's rows (some have gained h(t−1)·Whh), then the chunk here
-      const n0 = i * size, rows = Math.min(N, n0 + size) - n0;
-      for (let b = 0; b < T; b++) kernels.gemmPacked(s.X.data.subarray((b * N + n0) * F), F, 1, p.Whx.data, u, 1, s.XW.data.subarray((b * N + n0) * u), u, u, F, 0, rows, false, pack);
+      restoreInputRows(s, p.Whx, i * size, Math.min(N, (i + 1) * size) - i * size, kernels, pack);
       rnnBandForward(i, stacks, v, kernels);
     });
     if (!done) return null;

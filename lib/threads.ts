@@ -473,10 +473,7 @@ function chunkedProduct(
   par[5] = aLen; par[6] = bLen; par[7] = bs; par[8] = bt;
   par[9] = aLen + bLen; par[10] = cLen; par[11] = n; par[12] = m; par[13] = k; par[14] = n; par[15] = accumulate ? 1 : 0;
   par[16] = size; par[17] = count; par[18] = byColumns ? 1 : 0;
-  Atomics.store(h.ctl, 2, 0);
-  Atomics.store(h.ctl, 0, WORK);
-  Atomics.notify(h.ctl, 0);
-  stats.parts++;
+  handOverChunks(h);
   const mine = new Uint8Array(count);
   for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
     mine[i] = 1;
@@ -504,6 +501,14 @@ function chunkedProduct(
     stopHelpers();
     threads = 1;
   }
+}
+
+/** A job in chunks for helper h, its parameters set: the chunk counter at 0, then the job posted and the helper woken. */
+function handOverChunks(h: Helper): void {
+  Atomics.store(h.ctl, 2, 0);
+  Atomics.store(h.ctl, 0, WORK);
+  Atomics.notify(h.ctl, 0);
+  stats.parts++;
 }
 
 /** Rows [r0, r1) × columns [j0, j1) of C (m, n) copied back from helper h's scratch, where its window of C begins at par[9]. */
@@ -617,10 +622,7 @@ export function runChunks(
   h.par[0] = TASK;
   h.par[17] = count;
   h.par[19] = seq;
-  Atomics.store(h.ctl, 2, 0);
-  Atomics.store(h.ctl, 0, WORK);
-  Atomics.notify(h.ctl, 0);
-  stats.parts++;
+  handOverChunks(h);
   const mine = new Uint8Array(count);
   for (let i = Atomics.add(h.ctl, 2, 1); i < count; i = Atomics.add(h.ctl, 2, 1)) {
     mine[i] = 1;

@@ -69,8 +69,9 @@ export function activationForward(name: ActivationName, z: Tensor, inPlace = fal
 
 /**
  * a = σ(z + b) with the bias b (u) added to every row of z (·, u), written into `out`:
- * activationForward after a bias add, in one pass and without a temporary (the SimpleRNN's
- * sequence-level step). Returns the same cache as activationForward; z is left unchanged.
+ * activationForward after a bias add, without a temporary (the SimpleRNN's sequence-level step): in one pass,
+ * or for tanh and sigmoid two (z + b into out, then tanhArray or sigmoidArray over it). Returns the same cache as
+ * activationForward; z is left unchanged.
  */
 export function activationForwardBias(name: "linear" | "relu" | "tanh" | "sigmoid", z: Tensor, bias: Tensor, out: Tensor): ActivationCache {
   const zd = z.data, bd = bias.data, od = out.data, u = bd.length;

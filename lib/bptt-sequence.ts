@@ -36,7 +36,7 @@
  */
 import { Tensor, matmul, matmulAtB, matmulABt, frobeniusNorm, transpose, rowSlice } from "./matrix.ts";
 import { Workspace } from "./workspace.ts";
-import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, addFromAbove, forwardDims } from "./bptt.ts";
+import { type Cell, type CellParams, type CellState, type SequenceKernels, type BpttForward, type SequenceStack, type StepWorkspace, type BandsBackwardOptions, addFromAbove, forwardDims } from "./bptt.ts";
 import { getThreads, runChunks, PARALLEL_MIN_WORK, type ChunkTask, type TaskKernels } from "./threads.ts";
 
 /** Rows [b·N, (b+1)·N) of a stack (R, G): block b, as an (N, G) view (no copy). */
@@ -60,13 +60,20 @@ export function restoreInputRows(s: SequenceStack, W: Tensor, n0: number, rows: 
   for (let b = 0; b < T; b++) k.gemmPacked(s.X.data.subarray((b * N + n0) * F), F, 1, W.data, G, 1, s.XW.data.subarray((b * N + n0) * G), G, G, F, 0, rows, false, pack);
 }
 
+/** `g` (rows, u) copied into the workspace's shared array `name`, or an empty one when there is no g: a starting gradient for SequenceBands.backward. */
+export function sharedCopy(arrays: SequenceWorkspace, name: string, g: Tensor | undefined, rows: number, u: number): Float64Array {
+  const a = arrays.take(name, g ? rows : 0, u);
+  if (g) a.data.set(g.data);
+  return a.data;
+}
+
 /**
  * Rows of the batch per chunk of a cell's loops on two threads (SequenceBands): 2 chunks (4 from 128 rows up),
- * each a multiple of 8 rows (the kernel's row block); or 0 when the loop is not worth splitting: fewer than 16
- * rows, or less work (T·N·u·G multiply-adds for the G columns of h·U) than the smallest product worth splitting.
+ * each a multiple of 8 rows (the kernel's row block); or 0 when threads are off or the loop is not worth splitting:
+ * fewer than 16 rows, or less work (T·N·u·G multiply-adds for the G columns of h·U) than the smallest product worth splitting.
  */
 export function bandRows(N: number, T: number, u: number, G: number): number {
-  if (N < 16 || T * N * u * G < PARALLEL_MIN_WORK) return 0;
+  if (getThreads() < 2 || N < 16 || T * N * u * G < PARALLEL_MIN_WORK) return 0;
   return 8 * Math.ceil(N / (N >= 128 ? 4 : 2) / 8);
 }
 
@@ -164,7 +171,7 @@ const CHUNK_ROWS = 128;
 function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
   const [m, n] = out.shape;
   if (getThreads() > 1 && m >= 16 && R * m * n >= PARALLEL_MIN_WORK) {
-    const C = backwardArrays.take("AtB", m, n), v = [R, m, n, 8 * Math.ceil(m / 16)];
+    const C = backwardArrays.take("AtB", m, n), v = [R, m, n, 8 * Math.ceil(m / 16), CHUNK_ROWS];
     const s = [A.data, B.data, C.data];
     if (runChunks(atbTask, s, v, 2, R * m * n, (i, kernels, pack) => stackedAtBBand(i, s, v, kernels, pack))) {
       out.data.set(C.data);
@@ -180,15 +187,15 @@ function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
 
 /**
  * Rows i·size .. (i+1)·size of stackedAtB's out (m, n) = Aᵀ·B over the stacked rows 0 .. R−1 of A (·, m) and B (·, n),
- * in its order: 128 stacked rows at a time. s = [A, B, out], v = [R, m, n, size]. It names nothing but its arguments:
+ * in its order: CHUNK_ROWS stacked rows at a time. s = [A, B, out], v = [R, m, n, size, CHUNK_ROWS]. It names nothing but its arguments:
  * a helper thread compiles this very source (runChunks, threads.ts).
  */
 function stackedAtBBand(i: number, s: Float64Array[], v: number[], k: TaskKernels, pack: Float64Array): void {
   const [A, B, C] = s;
-  const [R, m, n, size] = v;
+  const [R, m, n, size, chunk] = v;
   const r0 = i * size, r1 = Math.min(m, r0 + size);
   C.fill(0, r0 * n, r1 * n);
-  for (let r = 0; r < R; r += 128) k.gemmPacked(A.subarray(r * m), 1, m, B.subarray(r * n), n, 1, C, n, n, Math.min(R, r + 128) - r, r0, r1, true, pack);
+  for (let r = 0; r < R; r += chunk) k.gemmPacked(A.subarray(r * m), 1, m, B.subarray(r * n), n, 1, C, n, n, Math.min(R, r + chunk) - r, r0, r1, true, pack);
 }
 
 const atbTask: ChunkTask = { name: "stackedAtBBand", run: stackedAtBBand, uses: [] };
@@ -279,6 +286,43 @@ export function bpttForwardSequence<P extends CellParams, C>(
   };
 }
 
+/**
+ * Steps 2 and 3's reverse loop, t = T..1, carrying ∂L/∂h (and ∂L/∂c) and filling the stacked dz; the per-step norms
+ * ‖∂L/∂h(t)‖ go into dLdhNorms when it has T entries. Returns ∂L/∂h(0) [and ∂L/∂c(0)] when the loop reached t = 0.
+ */
+function backwardLoop<P extends CellParams, C>(
+  cell: Cell<P, C>, k: SequenceKernels<P, C>, fwd: BpttForward<C>, dZx: Tensor, dZh: Tensor, N: number, T: number, u: number,
+  o: BandsBackwardOptions, dLdhNorms: number[],
+): { dh: Tensor | null; dc: Tensor | null } {
+  const { dhs, dhT, dcT, truncate, initialStateGrad } = o;
+  // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
+  let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
+  let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
+  const ws = stepWorkspace(T, N);
+  let reachedStart = true;
+  for (let t = T - 1; t >= 0; t--) {
+    // ∂L/∂h(t) = from above at this step + carried back from step t+1
+    if (dhs) addFromAbove(dh, dhs, t);
+    if (dLdhNorms.length > 0) dLdhNorms[t] = frobeniusNorm(dh);
+    const needPrev = t > 0 || initialStateGrad;
+    ws.t = t;
+    const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
+    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, T - 1 - t, N), stepRows(dZh, T - 1 - t, N), into, ws);
+    if (!needPrev) {
+      reachedStart = false;
+      break;
+    }
+    [dh, dhPrev] = [dhPrev, dh];
+    if (dc) [dc, dcPrev] = [dcPrev as Tensor, dc];
+    // truncation: the state entering a chunk is a constant of the truncated objective
+    if (truncate !== undefined && t > 0 && t % truncate === 0) {
+      dh.data.fill(0);
+      if (dc) dc.data.fill(0);
+    }
+  }
+  return { dh: reachedStart ? dh : null, dc: reachedStart ? dc : null };
+}
+
 export interface SequenceBackward<P> {
   grads: P;
   dx: Tensor | null;
@@ -298,39 +342,10 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
   const dZx = backwardArrays.take("dZx", T * N, G);
   const dZh = k.separateRecurrentGrad ? backwardArrays.take("dZh", T * N, G) : dZx;
-  const ws = stepWorkspace(T, N);
   const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
-  // ∂L/∂h(t) [and ∂L/∂c(t)] reaching step t, and the buffers step t writes ∂L/∂h(t−1) into: swapped each step
-  let dh = dhT ? dhT.clone() : new Tensor([N, u]), dhPrev = new Tensor([N, u]);
-  let dc = cell.hasCellState ? (dcT ? dcT.clone() : new Tensor([N, u])) : null, dcPrev = cell.hasCellState ? new Tensor([N, u]) : null;
-  let reachedStart = true;
-  // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop
+  // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop below
   const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, { dhs, dhT, dcT, truncate, initialStateGrad }, backwardArrays) : null;
-  if (banded) {
-    reachedStart = initialStateGrad;
-    if (banded.dh) dh = banded.dh;
-    if (banded.dc) dc = banded.dc;
-  }
-  for (let t = T - 1; t >= 0 && !banded; t--) {
-    // ∂L/∂h(t) = from above at this step + carried back from step t+1
-    if (dhs) addFromAbove(dh, dhs, t);
-    if (stepNorms) dLdhNorms[t] = frobeniusNorm(dh);
-    const needPrev = t > 0 || initialStateGrad;
-    ws.t = t;
-    const into: CellState | null = needPrev ? (dcPrev ? { h: dhPrev, c: dcPrev } : { h: dhPrev }) : null;
-    k.stepBackward(dc ? { h: dh, c: dc } : { h: dh }, fwd.stack[t], stepRows(dZx, T - 1 - t, N), stepRows(dZh, T - 1 - t, N), into, ws);
-    if (!needPrev) {
-      reachedStart = false;
-      break;
-    }
-    [dh, dhPrev] = [dhPrev, dh];
-    if (dc) [dc, dcPrev] = [dcPrev as Tensor, dc];
-    // truncation: the state entering a chunk is a constant of the truncated objective
-    if (truncate !== undefined && t > 0 && t % truncate === 0) {
-      dh.data.fill(0);
-      if (dc) dc.data.fill(0);
-    }
-  }
+  const reached = banded ?? backwardLoop(cell, k, fwd, dZx, dZh, N, T, u, { dhs, dhT, dcT, truncate, initialStateGrad }, dLdhNorms);
 
   // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
   const grads: CellParams = {};
@@ -345,8 +360,8 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   return {
     grads: grads as P,
     dx: inputGrad ? fromReversedStack(matmulABt(dZx, W), N, T) : null,
-    dhNext: reachedStart ? dh : null,
-    dcNext: reachedStart ? dc : null,
+    dhNext: reached.dh,
+    dcNext: reached.dc,
     dLdhNorms,
   };
 }

@@ -93,7 +93,7 @@ export interface SequenceKernels<P extends CellParams, C> {
   stepBackward(dState: CellState, cache: C, dzx: Tensor, dzh: Tensor, dPrev: CellState | null, ws: StepWorkspace): void;
   /** ∂L/∂b += the column sums of the stacked dzx (and dzh), (T·N, G). */
   biasGrad(dZx: Tensor, dZh: Tensor, gb: Tensor): void;
-  /** The loops split over two threads by rows of the batch, when the cell has them (lstm.ts). */
+  /** The loops split over two threads by rows of the batch, when the cell has them (lstm.ts; rnn.ts for tanh). */
   readonly bands?: SequenceBands<P, C>;
 }
 
@@ -199,7 +199,7 @@ export interface SequenceStack {
   /** h(s) [and c(s)] for s = T..0: ((T+1)·N, u), h(s) in block T − s. */
   H: Tensor;
   C: Tensor | null;
-  /** x(t)·W for t = T..1, overwritten by the steps' activations (the gates): (T·N, G). */
+  /** x(t)·W for t = T..1, which the steps turn into the LSTM's gates, or gain h(t−1)·Whh (the SimpleRNN's z_h(t)): (T·N, G). */
   XW: Tensor;
   /** The whole (T·N, width) array behind a cell's per-step block of this name (StepWorkspace.block), block t for step t. */
   stack(name: string, width: number): Tensor;

@@ -18,7 +18,7 @@
  */
 import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, packAll } from "./matrix.ts";
 import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
-import { stepRows, stackDims, bandRows, restoreInputRows } from "./bptt-sequence.ts";
+import { stepRows, stackDims, bandRows, restoreInputRows, sharedCopy } from "./bptt-sequence.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, type SequenceStack, type CellState, isZeroState } from "./bptt.ts";
 
 /** W: (F, 4u) kernel, U: (u, 4u) recurrent kernel, b: (4u) bias; gates packed i, f, c, o. */
@@ -293,13 +293,8 @@ const lstmBands: SequenceBands<LstmParams, LstmStepCache> = {
     const Utp = arrays.take("band Ut packed", G, u);
     packAll(p.U.data, 1, G, G, u, Utp.data);
     const D = ["dh", "dhPrev", "dc", "dcPrev"].map((name) => arrays.take(`band ${name}`, N, u));
-    const given = (name: string, g: Tensor | undefined, rows: number): Float64Array => {
-      const a = arrays.take(`band ${name}`, g ? rows : 0, u);
-      if (g) a.data.set(g.data);
-      return a.data;
-    };
     const stacks = [dZ.data, s.XW.data, s.stack("tanhC", u).data, (s.C as Tensor).data, Utp.data, ...D.map((d) => d.data),
-      given("dhT", o.dhT, N), given("dcT", o.dcT, N), given("dhs", o.dhs, N * T)];
+      sharedCopy(arrays, "band dhT", o.dhT, N, u), sharedCopy(arrays, "band dcT", o.dcT, N, u), sharedCopy(arrays, "band dhs", o.dhs, N * T, u)];
     const v = [N, T, u, size, o.truncate ?? 0, o.initialStateGrad ? 1 : 0, o.dhT ? 1 : 0, o.dcT ? 1 : 0, o.dhs ? 1 : 0];
     const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * G, (i, kernels) =>
       // the helper failed midway: the chunk's inputs are intact (it starts from dhT, dcT), so it runs again here

@@ -14,7 +14,7 @@ import { Tensor, matmul, matmulAtB, colSums, shapeStr, matmulABt, full, packAll 
 import { type ActivationCache, activationForward, activationForwardBias, activationBackward } from "./activations.ts";
 import { type Cell, type SequenceKernels, type SequenceBands, isZeroState } from "./bptt.ts";
 import { type ChunkTask, type TaskKernels, runChunks } from "./threads.ts";
-import { stepRows, stackDims, bandRows, restoreInputRows } from "./bptt-sequence.ts";
+import { stepRows, stackDims, bandRows, restoreInputRows, sharedCopy } from "./bptt-sequence.ts";
 
 export type RnnActivation = "tanh" | "relu" | "sigmoid" | "linear";
 export const RNN_ACTIVATIONS: readonly RnnActivation[] = ["tanh", "relu", "sigmoid", "linear"];
@@ -222,12 +222,7 @@ const rnnBands: SequenceBands<RnnParams, RnnStepCache> = {
     const WTp = arrays.take("band Whh' packed", u, u);
     packAll(p.Whh.data, 1, u, u, u, WTp.data);
     const D = [arrays.take("band dh", N, u), arrays.take("band dhPrev", N, u)];
-    const given = (name: string, g: Tensor | undefined, rows: number): Float64Array => {
-      const a = arrays.take(`band ${name}`, g ? rows : 0, u);
-      if (g) a.data.set(g.data);
-      return a.data;
-    };
-    const stacks = [dZ.data, s.H.data, WTp.data, D[0].data, D[1].data, given("dhT", o.dhT, N), given("dhs", o.dhs, N * T)];
+    const stacks = [dZ.data, s.H.data, WTp.data, D[0].data, D[1].data, sharedCopy(arrays, "band dhT", o.dhT, N, u), sharedCopy(arrays, "band dhs", o.dhs, N * T, u)];
     const v = [N, T, u, size, o.truncate ?? 0, o.initialStateGrad ? 1 : 0, o.dhT ? 1 : 0, o.dhs ? 1 : 0];
     const done = runChunks(backwardTask, stacks, v, Math.ceil(N / size), T * N * u * u, (i, kernels) =>
       // the helper failed midway: the chunk's inputs are intact (it starts from dhT), so it runs again here

@@ -289,12 +289,12 @@ function ensureScratch(h: Helper, size: number): void {
 
 /**
  * How many parts of products (and chunked tasks) were handed to a helper, how many of them this thread took back (the
- * helper had not started), and how many it redid (the helper was too late, or failed); how many chunks of tasks the helper computed,
- * and the task of the last chunks redone.
+ * helper had not started), and how many it redid (the helper was too late, or failed); how many chunks of tasks the helper computed
+ * (in all, and by task), and the task of the last chunks redone.
  */
-const stats = { parts: 0, takenBack: 0, redone: 0, chunks: 0, lastRedoneTask: "" };
-export function helperStats(): { parts: number; takenBack: number; redone: number; chunks: number; lastRedoneTask: string } {
-  return { ...stats };
+const stats = { parts: 0, takenBack: 0, redone: 0, chunks: 0, lastRedoneTask: "", chunksByTask: {} as Record<string, number> };
+export function helperStats(): { parts: number; takenBack: number; redone: number; chunks: number; lastRedoneTask: string; chunksByTask: Record<string, number> } {
+  return { ...stats, chunksByTask: { ...stats.chunksByTask } };
 }
 
 /** For the tests of the failure path: the helper fails (throws) right before or right after computing its next chunk of a task. */
@@ -589,13 +589,8 @@ function taskSource(task: ChunkTask): string {
 }
 
 /** True when every array lives in memory the helper can share (a SharedArrayBuffer). */
-export function allShared(arrays: Float64Array[]): boolean {
+function allShared(arrays: Float64Array[]): boolean {
   return arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
-}
-
-/** A Float64Array of n numbers in shared memory, for arrays a chunked task works on. */
-export function sharedArray(n: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(n * 8));
 }
 
 /**
@@ -640,6 +635,7 @@ export function runChunks(
   if (s === DONE) {
     Atomics.store(h.ctl, 0, IDLE);
     stats.chunks += theirs;
+    stats.chunksByTask[task.name] = (stats.chunksByTask[task.name] ?? 0) + theirs;
     return true;
   }
   h.broken = true;

@@ -15,7 +15,7 @@ import { Sequential } from "../lib/model.ts";
 import { Dense } from "../lib/layers.ts";
 import { Adam } from "../lib/optimizers.ts";
 import { LSTM } from "../lib/recurrent.ts";
-import { setThreads, getThreads, helperStats, failHelperAtNextChunk } from "../lib/threads.ts";
+import { setThreads, getThreads, helperStats, failHelperAtNextChunk, helperRoundTrip } from "../lib/threads.ts";
 import { Rng } from "../lib/random.ts";
 import { randn, bitIdentical } from "./_helpers.ts";
 
@@ -64,6 +64,8 @@ function lstmPass(c: Case, beforeBackward: () => void = () => {}, seed = 5): Ten
  */
 function withHelperChunks<T>(tasks: string[], run: () => T): T {
   setThreads(2);
+  // first an empty job there and back, so that a helper still starting is up
+  helperRoundTrip();
   try {
     for (let i = 0; i < 50; i++) {
       const before = helperStats().chunksByTask;

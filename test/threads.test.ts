@@ -18,6 +18,8 @@ const helperDone = (): number => {
  * its core and leave its parts to this thread, which would compare one thread with one thread), at most 50 times.
  */
 function withHelperWork<T>(products: () => T): T {
+  // first an empty job there and back, so that a helper still starting (under load it can take longer than 50 tries) is up
+  helperRoundTrip();
   for (let i = 0; i < 50; i++) {
     const before = helperDone();
     const r = products();

@@ -155,7 +155,6 @@ function stepWorkspace(T: number, N: number, ws?: SequenceWorkspace): StepWorksp
  */
 const backwardArrays = new SequenceWorkspace();
 
-
 /** Rows of the stacks per product in `stackedAtB`: a multiple of 4, and a (128, 512) chunk of dz is 512 KB, within the core's L2. */
 const CHUNK_ROWS = 128;
 
@@ -344,8 +343,9 @@ export function bpttBackwardSequence<P extends CellParams, C>(
   const dZh = k.separateRecurrentGrad ? backwardArrays.take("dZh", T * N, G) : dZx;
   const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop below
-  const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, { dhs, dhT, dcT, truncate, initialStateGrad }, backwardArrays) : null;
-  const reached = banded ?? backwardLoop(cell, k, fwd, dZx, dZh, N, T, u, { dhs, dhT, dcT, truncate, initialStateGrad }, dLdhNorms);
+  const start: BandsBackwardOptions = { dhs, dhT, dcT, truncate, initialStateGrad };
+  const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, start, backwardArrays) : null;
+  const reached = banded ?? backwardLoop(cell, k, fwd, dZx, dZh, N, T, u, start, dLdhNorms);
 
   // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
   const grads: CellParams = {};

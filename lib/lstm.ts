@@ -67,7 +67,7 @@ export function lstmStepForward(p: LstmParams, x: Tensor, hPrev: Tensor, cPrev: 
  * [i | f | g | o]; b: the bias (4u); cPrev: c(t−1) (rows, u); writes c(t), tanh c(t), h(t) (rows, u).
  * It names nothing outside itself but Math, so that a helper thread runs this very code (lstmBandForward).
  */
-export function lstmGates(z: Float64Array, b: Float64Array, cPrev: Float64Array, h: Float64Array, c: Float64Array, tanhC: Float64Array, rows: number, u: number): void {
+function lstmGates(z: Float64Array, b: Float64Array, cPrev: Float64Array, h: Float64Array, c: Float64Array, tanhC: Float64Array, rows: number, u: number): void {
   const u4 = 4 * u;
   for (let n = 0; n < rows; n++) {
     const r = n * u4;
@@ -116,7 +116,7 @@ export function lstmStepBackward(dh: Tensor, dc: Tensor, cache: LstmStepCache, g
  * gates [i | f | g | o] (rows, 4u), tanh c(t) and c(t−1) (rows, u), writes dz = ∂L/∂z (rows, 4u) and ∂L/∂c(t−1)
  * (unless dcPrev is null). It names nothing outside itself, so that a helper thread runs this very code (lstmBandBackward).
  */
-export function lstmGatesBackward(dh: Float64Array, dc: Float64Array, gates: Float64Array, tanhC: Float64Array, cPrev: Float64Array, dz: Float64Array, dcPrev: Float64Array | null, rows: number, u: number): void {
+function lstmGatesBackward(dh: Float64Array, dc: Float64Array, gates: Float64Array, tanhC: Float64Array, cPrev: Float64Array, dz: Float64Array, dcPrev: Float64Array | null, rows: number, u: number): void {
   const u4 = 4 * u, a = gates;
   for (let n = 0; n < rows; n++) {
     const r = n * u4;
@@ -210,7 +210,7 @@ function lstmBandForward(i: number, s: Float64Array[], v: number[], k: TaskKerne
   const [Z, H, C, TC, Up, b] = s;
   const [N, T, u, size, skipFirst] = v;
   const n0 = i * size, n1 = Math.min(N, n0 + size), rows = n1 - n0, G = 4 * u;
-  // the band's rows of block k of a stack of `width` columns
+  // the band's rows of one block of a stack `width` columns wide
   const band = (S: Float64Array, block: number, width: number): Float64Array => S.subarray((block * N + n0) * width, (block * N + n1) * width);
   for (let t = 0; t < T; t++) {
     const z = band(Z, T - 1 - t, G);

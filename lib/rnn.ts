@@ -219,7 +219,7 @@ const rnnBands: SequenceBands<RnnParams, RnnStepCache> = {
     const size = bandRows(N, T, u, u);
     if (size === 0) return null;
     // Whhᵀ packed once for all the steps' products, the two ∂L/∂h buffers and the starting gradients, where the helper can read them
-    const WTp = arrays.take("band Whh' packed", u, u);
+    const WTp = arrays.take("band Whh transposed packed", u, u);
     packAll(p.Whh.data, 1, u, u, u, WTp.data);
     const D = [arrays.take("band dh", N, u), arrays.take("band dhPrev", N, u)];
     const stacks = [dZ.data, s.H.data, WTp.data, D[0].data, D[1].data, sharedCopy(arrays, "band dhT", o.dhT, N, u), sharedCopy(arrays, "band dhs", o.dhs, N * T, u)];

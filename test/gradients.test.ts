@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Tensor } from "../lib/matrix.ts";
 import { Rng } from "../lib/random.ts";
-import { ACTIVATIONS, activationForward, activationBackward } from "../lib/activations.ts";
+import { ACTIVATIONS, activationForward, activationForwardBias, activationBackward } from "../lib/activations.ts";
 import { mseForward, mseBackward, softmaxCrossEntropyForward, softmaxCrossEntropyBackward } from "../lib/losses.ts";
 import { denseForward, denseBackward, Dense } from "../lib/layers.ts";
 import { l2 } from "../lib/regularizers.ts";
@@ -22,6 +22,21 @@ for (const name of ACTIVATIONS) {
     assertGrad(name, () => weighted(activationForward(name, z).out, dOut), z, dz);
   });
 }
+
+test("tanh: activationForwardBias and σ' (four numbers per pass) give the one-at-a-time loops' bits for every width, remainders included", () => {
+  const rng = new Rng(13);
+  for (let u = 1; u <= 9; u++) {
+    const z = randn([3, u], rng, 1.5), b = randn([u], rng), dOut = randn([3, u], rng);
+    const { a } = activationForwardBias("tanh", z, b, new Tensor([3, u]));
+    const dz = activationBackward(dOut, { name: "tanh", a });
+    for (let i = 0; i < 3 * u; i++) {
+      const h = Math.tanh(z.data[i] + b.data[i % u]);
+      assert.ok(Object.is(a.data[i], h), `u = ${u}, entry ${i}: tanh(z + b) ${a.data[i]}, expected ${h}`);
+      const d = dOut.data[i] * (1 - h * h);
+      assert.ok(Object.is(dz.data[i], d), `u = ${u}, entry ${i}: σ' ${dz.data[i]}, expected ${d}`);
+    }
+  }
+});
 
 test("mean squared error: ∂L/∂ŷ", () => {
   const rng = new Rng(11);

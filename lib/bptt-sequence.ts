@@ -165,7 +165,8 @@ const CHUNK_ROWS = 128;
  * of A passes over it, where one product streams all of B (13 MB for LSTM(128), T = 100) from
  * memory once per 4 columns of A: 10–12% faster for (3200, 128)ᵀ(3200, 512) and (3200, 32)ᵀ(3200, 128).
  * On two threads, with the stacks in shared memory, each thread computes its band of out's rows this way over all
- * the stacked rows (stackedAtBBand): one hand-over for the whole product instead of one per chunk.
+ * the stacked rows (stackedAtBBand): one hand-over for the whole product instead of one per chunk. The threads write a
+ * shared array, copied into out after (out, a fresh gradient tensor, is not in memory the helper can reach).
  */
 function stackedAtB(A: Tensor, B: Tensor, out: Tensor, R = A.shape[0]): void {
   const [m, n] = out.shape;
@@ -333,19 +334,18 @@ export interface SequenceBackward<P> {
 /** Steps 2 and 3 with the weight gradients as one product each over all steps: equals bpttBackward's loop. */
 export function bpttBackwardSequence<P extends CellParams, C>(
   cell: Cell<P, C>, k: SequenceKernels<P, C>, params: P, fwd: BpttForward<C>, seq: SequenceStack,
-  opts: { dhs?: Tensor; dhT?: Tensor; dcT?: Tensor; truncate?: number; initialStateGrad: boolean; inputGrad: boolean; stepNorms: boolean },
+  opts: BandsBackwardOptions & { inputGrad: boolean; stepNorms: boolean },
 ): SequenceBackward<P> {
   const { N, T, u } = forwardDims(fwd);
   const W = params[k.inputKey], G = W.shape[1];
-  const { dhs, dhT, dcT, truncate, initialStateGrad, inputGrad, stepNorms } = opts;
+  const { inputGrad, stepNorms } = opts;
   // dz(t) for every step, stacked like x (block T−1−t): filled by the loop, multiplied out after it
   const dZx = backwardArrays.take("dZx", T * N, G);
   const dZh = k.separateRecurrentGrad ? backwardArrays.take("dZh", T * N, G) : dZx;
   const dLdhNorms = stepNorms ? new Array<number>(T).fill(0) : [];
   // on two threads, each running the whole loop on its rows of the batch (SequenceBands); else the loop below
-  const start: BandsBackwardOptions = { dhs, dhT, dcT, truncate, initialStateGrad };
-  const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, start, backwardArrays) : null;
-  const reached = banded ?? backwardLoop(cell, k, fwd, dZx, dZh, N, T, u, start, dLdhNorms);
+  const banded = k.bands && !stepNorms ? k.bands.backward(params, seq, dZx, opts, backwardArrays) : null;
+  const reached = banded ?? backwardLoop(cell, k, fwd, dZx, dZh, N, T, u, opts, dLdhNorms);
 
   // Σ_t x(t)ᵀ dz(t), Σ_t h(t−1)ᵀ dz(t), Σ_t Σ_n dz(t): one product (or sum) each over the stacked rows
   const grads: CellParams = {};

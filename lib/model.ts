@@ -435,8 +435,6 @@ export class Sequential {
   }
 }
 
-/** Rows s … e−1 of x as a view (no copy): rows are contiguous in a row-major tensor. */
-
 /**
  * fit's batches: the rows idx of x and y gathered into buffers kept from one
  * step to the next (a batch of another size, such as the last one, gets its own).

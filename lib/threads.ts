@@ -1,5 +1,5 @@
 /**
- * An opt-in second core for the large matrix products.
+ * An opt-in second core for the large matrix products and a recurrent layer's loops.
  *
  * `setThreads(2)`, or the environment variable SCRATCHNETS_THREADS=2, lets
  * matmul, matmulAtB and matmulABt split a large product between this thread and
@@ -239,7 +239,7 @@ function stopHelpers(): void {
 }
 
 /**
- * Use n threads (1 = this thread only, the default) for large matrix products.
+ * Use n threads (1 = this thread only, the default) for large matrix products and a recurrent layer's loops (runChunks).
  * The helpers start now (they take a moment to boot) and stay, idle, when n goes back down. Returns the previous setting.
  */
 export function setThreads(n: number): number {

@@ -1,8 +1,8 @@
 /**
  * The LSTM's and the tanh SimpleRNN's loops on two threads by bands of the batch's rows (SequenceBands: lstm.ts, rnn.ts;
- * runChunks: threads.ts), and the
- * weight gradient's product split by rows of its output (stackedAtB): bit-identical to one thread, with the helper
- * having computed a chunk; and when the helper fails after a chunk, the chunk is redone here and the result is unchanged.
+ * runChunks: threads.ts), and the weight gradient's product split by rows of its output (stackedAtB): bit-identical to
+ * one thread, with the helper having computed a chunk; and when the helper fails before or after a chunk, the chunk is
+ * redone here and the result is unchanged.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -28,7 +28,7 @@ interface Case {
  * A forward and backward pass of an LSTM (or a tanh SimpleRNN) through bptt.ts in a workspace (as a layer runs it), twice
  * (the second reuses the arrays): every output of both.
  */
-function lstmPass(c: Case, beforeBackward: () => void = () => {}, seed = 5): Tensor[] {
+function sequencePass(c: Case, beforeBackward: () => void = () => {}, seed = 5): Tensor[] {
   const rng = new Rng(seed);
   const G = c.rnn ? c.u : 4 * c.u;
   const W = randn([c.F, G], rng, 0.3), U = randn([c.u, G], rng, c.rnn ? 0.15 : 0.1), b = randn([G], rng, 0.3);
@@ -95,8 +95,8 @@ const cases: Case[] = [
 
 test("the LSTM's and the tanh SimpleRNN's forward and backward loops on 2 threads, by rows of the batch: bit-identical to 1 thread", () => {
   for (const c of cases) {
-    const one = lstmPass(c);
-    const two = withHelperChunks(bandTasks(c), () => lstmPass(c));
+    const one = sequencePass(c);
+    const two = withHelperChunks(bandTasks(c), () => sequencePass(c));
     assert.is(two.length, one.length);
     one.forEach((t, i) => assert.ok(bitIdentical(t, two[i]), `${JSON.stringify(c)}: output ${i} differs`));
   }
@@ -129,13 +129,13 @@ test("a helper that fails after a chunk of a forward loop or before one of a bac
       // after a chunk of the forward loop, its rows of x(t)·W have been overwritten by the gates, and must be restored;
       // before a chunk of the backward loop, its rows of dz have not been written at all
       if (when === "after") failHelperAtNextChunk("after");
-      const two = lstmPass(c, () => {
+      const two = sequencePass(c, () => {
         if (when === "before" && getThreads() === 2) failHelperAtNextChunk("before");
       }, seed);
       const s = helperStats();
       failedThere = s.redone === before + 1 && s.lastRedoneTask === task;
       setThreads(1);
-      const one = lstmPass(c, undefined, seed);
+      const one = sequencePass(c, undefined, seed);
       one.forEach((t, k) => assert.ok(bitIdentical(t, two[k]), `${task}: output ${k} differs`));
       if (s.redone > before) assert.is(getThreads(), 1, "threading turned itself off");
     }

@@ -10,7 +10,7 @@ import { simpleRnnCell, type RnnActivation } from "../lib/rnn.ts";
 import { lstmCell } from "../lib/lstm.ts";
 import { gruCell } from "../lib/gru.ts";
 import { sequenceGradCheck } from "../chapters/_shared/bptt-gradcheck.ts";
-import { randn, relDiff, bitIdentical , assertSequenceGradCheck } from "./_helpers.ts";
+import { randn, relDiff, bitIdentical, assertSequenceGradCheck } from "./_helpers.ts";
 
 function close(a: Tensor, b: Tensor, what: string, tol = 1e-12): void {
   const r = relDiff(a, b);
